@@ -24,6 +24,7 @@ class TrainConfig:
     optimizer: str = "adam"
     activation: str = "tanh"
     seed: int = 0
+    repeat: int = 0
     batch_size: int = 64
     max_epochs: int = 1000
     min_epochs: int = 5

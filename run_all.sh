@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Regenerate every figure and table of the paper: set-up (.venv on first use), then papermill over
+# the numbered notebooks with one params file. Works from any current directory.
+#
+#   bash run_all.sh [--profile smoke|quick|paper] [--data-dir DIR] [--from NN] [--only NN]
+#
+# Executed notebooks (and their HTML) go to results/<profile>/notebooks/; figures and tables to
+# figures/<profile>/. The source notebooks are never overwritten.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROFILE=quick
+DATA_DIR=""
+FROM=""
+ONLY=""
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --profile) PROFILE="${2:?--profile needs a value}"; shift 2 ;;
+    --profile=*) PROFILE="${1#*=}"; shift ;;
+    --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; shift 2 ;;
+    --data-dir=*) DATA_DIR="${1#*=}"; shift ;;
+    --from) FROM="${2:?--from needs a notebook number, e.g. 03}"; shift 2 ;;
+    --only) ONLY="${2:?--only needs a notebook number, e.g. 03}"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run_all.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+PARAMS="$REPO/params/$PROFILE.yaml"
+if [ ! -f "$PARAMS" ]; then
+  echo "run_all.sh: no params file for profile '$PROFILE' ($PARAMS). Valid profiles:" \
+       "$(cd "$REPO/params" && ls *.yaml | sed 's/\.yaml$//' | tr '\n' ' ')" >&2
+  exit 2
+fi
+if [ -n "$DATA_DIR" ]; then DATA_DIR="$(cd "$DATA_DIR" 2>/dev/null && pwd)" || {
+  echo "run_all.sh: --data-dir '$DATA_DIR' is not a directory." >&2; exit 2; }; fi
+
+source "$REPO/scripts/setup_env.sh"
+BIN="$(dirname "$PY")"
+ROOT="${VAE_BENCH_ROOT:-$REPO}"
+OUT="$ROOT/results/$PROFILE/notebooks"
+mkdir -p "$OUT" "$ROOT/figures/$PROFILE"
+extra=()
+[ -n "$DATA_DIR" ] && extra+=(-p data_dir "$DATA_DIR")
+# Matplotlib without a display; numba caches compiled UMAP code between runs.
+export MPLBACKEND=Agg
+export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$ROOT/results/.numba_cache}"
+
+t_all=$(date +%s)
+status=0
+for nb in "$REPO"/notebooks/[0-9][0-9]_*.ipynb; do
+  name="$(basename "$nb" .ipynb)"
+  num="${name%%_*}"
+  if [ -n "$ONLY" ] && [ "$num" != "$ONLY" ]; then continue; fi
+  if [ -n "$FROM" ] && [ "$num" \< "$FROM" ]; then continue; fi
+  echo "==> [$PROFILE] $name"
+  t0=$(date +%s)
+  if ! "$BIN/papermill" "$nb" "$OUT/$name.ipynb" -f "$PARAMS" "${extra[@]}" \
+        --cwd "$REPO/notebooks" --kernel python3 --log-level ERROR --no-progress-bar; then
+    "$PY" -m vae_core.nbreport failure "$OUT/$name.ipynb" >&2 || true
+    echo "run_all.sh: stopped at $name (profile $PROFILE). Executed copy with the error:" \
+         "$OUT/$name.ipynb" >&2
+    status=1
+    break
+  fi
+  "$BIN/jupyter" nbconvert --to html --log-level WARN "$OUT/$name.ipynb" --output-dir "$OUT" >/dev/null
+  echo "    done in $(( $(date +%s) - t0 )) s -> $OUT/$name.ipynb (+ .html)"
+done
+if [ "$status" -eq 0 ]; then
+  "$PY" -m vae_core.nbreport index --profile "$PROFILE" --root "$ROOT"
+  echo "==> all notebooks done in $(( $(date +%s) - t_all )) s; figures in $ROOT/figures/$PROFILE/"
+fi
+exit "$status"
