@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -31,26 +32,91 @@ def failing_cell(notebook: str | Path) -> str:
     return f"no cell with an error output found in {notebook} (did the kernel die?)"
 
 
+_CSS = """<style>
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:14px}
+figure{margin:0;border:1px solid #ddd;border-radius:6px;padding:8px;background:#fafafa}
+figure img{width:100%;height:auto;border:1px solid #eee;background:white}
+figcaption{font-size:0.85em;margin-top:4px}
+.missing{color:#b00020;font-weight:bold}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:0.8em}
+</style>"""
+
+
 def write_index(profile: str, root: str | Path | None = None) -> Path:
-    """Write ``results/<profile>/index.html`` linking every executed notebook and figure file."""
+    """Write ``results/<profile>/index.html``: every executed notebook (HTML + ipynb), every
+    figure as a thumbnail linking to its PNG and PDF (captioned with the paper figure it
+    reproduces), every table (CSV + Markdown), the scorecard, and any expected file missing."""
+    from .plots.expected import EXPECTED_FILES, FIGURES, SCORECARD, TABLES
+
     res = paths.results_dir(profile, root)
     fig = paths.figures_dir(profile, root)
     res.mkdir(parents=True, exist_ok=True)
-    rows = [f"<h1>vae-benchmark — profile <code>{html.escape(profile)}</code></h1>"]
-    nbs = sorted((res / "notebooks").glob("*.html"))
+
+    def rel(p: Path) -> str:
+        return Path(os.path.relpath(p, res)).as_posix()
+
+    esc = html.escape
+    rows = [f"<h1>vae-benchmark — profile <code>{esc(profile)}</code></h1>",
+            (f"<p>Results: <code>{esc(str(res))}</code><br>Figures and tables: "
+            f"<code>{esc(str(fig))}</code></p>")]
+    nbs = sorted((res / "notebooks").glob("*.ipynb"))
     rows.append("<h2>Executed notebooks</h2><ul>")
-    rows += [f'<li><a href="{p.relative_to(res)}">{html.escape(p.stem)}</a></li>' for p in nbs]
+    for p in nbs:
+        h = p.with_suffix(".html")
+        link = f'<a href="{rel(h)}">{esc(p.stem)}</a>' if h.exists() else esc(p.stem)
+        rows.append(f'<li>{link} (<a href="{rel(p)}">ipynb</a>)</li>')
+    if not nbs:
+        rows.append("<li><i>none yet</i></li>")
     rows.append("</ul>")
-    rows.append(f"<h2>Figures and tables</h2><p>{html.escape(str(fig))}</p><ul>")
-    if fig.exists():
-        for p in sorted(fig.rglob("*")):
-            if p.is_file():
-                rel = Path("..", "..", "figures", profile, p.relative_to(fig)).as_posix()
-                rows.append(f'<li><a href="{rel}">{html.escape(p.name)}</a></li>')
+
+    score = fig / SCORECARD
+    rows.append("<h2>Reproduction scorecard</h2>")
+    if score.exists():
+        rows.append(f'<p><a href="{rel(score)}">{SCORECARD}</a></p>'
+                    f"<pre>{esc(score.read_text())}</pre>")
+    else:
+        rows.append(f'<p class="missing">{SCORECARD} missing</p>')
+
+    rows.append("<h2>Figures</h2><div class='grid'>")
+    for name, caption in FIGURES.items():
+        png, pdf = fig / f"{name}.png", fig / f"{name}.pdf"
+        if png.exists():
+            links = f'<a href="{rel(png)}">PNG</a>' + (
+                f' · <a href="{rel(pdf)}">PDF</a>' if pdf.exists() else "")
+            rows.append(f'<figure><a href="{rel(png)}"><img src="{rel(png)}" loading="lazy" '
+                        f'alt="{esc(name)}"></a><figcaption><b>{esc(caption)}</b><br>'
+                        f"<code>{esc(name)}</code> — {links}</figcaption></figure>")
+        else:
+            rows.append(f"<figure><figcaption class='missing'>{esc(caption)}: "
+                        f"<code>{esc(name)}.png</code> missing</figcaption></figure>")
+    rows.append("</div>")
+
+    rows.append("<h2>Tables</h2><ul>")
+    for name, caption in TABLES.items():
+        links = [f'<a href="{rel(fig / f"{name}.{ext}")}">{ext}</a>' for ext in ("md", "csv")
+                 if (fig / f"{name}.{ext}").exists()]
+        rows.append(f"<li>{esc(caption)}: <code>{esc(name)}</code> "
+                    + (" · ".join(links) if links else "<span class='missing'>missing</span>")
+                    + "</li>")
     rows.append("</ul>")
+
+    known = set(EXPECTED_FILES)
+    extra = sorted(p for p in fig.rglob("*") if p.is_file()
+                   and p.relative_to(fig).as_posix() not in known) if fig.exists() else []
+    if extra:
+        rows.append("<h2>Other files</h2><ul>")
+        rows += [f'<li><a href="{rel(p)}">{esc(p.relative_to(fig).as_posix())}</a></li>'
+                 for p in extra]
+        rows.append("</ul>")
+    missing = [f for f in EXPECTED_FILES if not (fig / f).is_file()]
+    if missing:
+        rows.append(f"<h2 class='missing'>Missing expected files ({len(missing)})</h2><ul>")
+        rows += [f"<li><code>{esc(f)}</code></li>" for f in missing]
+        rows.append("</ul>")
     out = res / "index.html"
     out.write_text("<!doctype html><meta charset='utf-8'><title>vae-benchmark "
-                   f"{html.escape(profile)}</title>\n" + "\n".join(rows) + "\n")
+                   f"{esc(profile)}</title>\n{_CSS}\n" + "\n".join(rows) + "\n")
     return out
 
 

@@ -1,0 +1,42 @@
+"""Shared, session-scoped fixtures: small simulated cohorts (raw and preprocessed).
+
+Fixtures return the same object to every test of a session: do not modify them in place
+(``adata.copy()`` first).
+
+- ``sim_tcga_raw``: ``simulate("tcga", n_samples=1200, n_genes=600, seed=0)`` (raw log-expression)
+- ``sim_tcga``: ``preprocess(sim_tcga_raw, n_top_genes=300)`` (z-scored, float32)
+- ``sim_gtex_raw``: ``simulate("gtex", n_samples=900, n_genes=600, seed=0)``
+- ``sim_gtex``: ``preprocess(sim_gtex_raw, n_top_genes=300)``
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def sim_tcga_raw():
+    from vae_core.data import simulate
+
+    return simulate("tcga", n_samples=1200, n_genes=600, seed=0)
+
+
+@pytest.fixture(scope="session")
+def sim_tcga(sim_tcga_raw):
+    from vae_core.data import preprocess
+
+    return preprocess(sim_tcga_raw, n_top_genes=300)
+
+
+@pytest.fixture(scope="session")
+def sim_gtex_raw():
+    from vae_core.data import simulate
+
+    return simulate("gtex", n_samples=900, n_genes=600, seed=0)
+
+
+@pytest.fixture(scope="session")
+def sim_gtex(sim_gtex_raw):
+    from vae_core.data import preprocess
+
+    return preprocess(sim_gtex_raw, n_top_genes=300)

@@ -1,0 +1,61 @@
+"""The smoke profile end to end through run_all.sh: every expected figure/table file exists and is
+non-trivial, every notebook was executed and exported, and the index page links them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from vae_core import paths
+from vae_core.plots import EXPECTED_FILES, FIGURES
+
+REPO = Path(__file__).resolve().parent.parent
+#: The issue's target for the smoke profile (override on a slow or busy machine).
+SMOKE_BUDGET_S = float(os.environ.get("VAE_BENCH_SMOKE_BUDGET_S", "180"))
+MIN_BYTES = {"png": 5_000, "pdf": 2_000, "csv": 20, "md": 40}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_smoke_profile_end_to_end(tmp_path):
+    notebooks = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    numbers = [n[:2] for n in notebooks]
+    assert numbers == ["01", "02", "03", "04", "05", "06"], (
+        f"run_all.sh needs notebooks 01-06; found {notebooks}")
+    env = dict(os.environ, VAE_BENCH_ROOT=str(tmp_path), MPLBACKEND="Agg",
+               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+    # keep numba's compiled UMAP code between test runs (run_all.sh respects this variable)
+    env.setdefault("NUMBA_CACHE_DIR", str(REPO / "results" / ".numba_cache"))
+    t0 = time.perf_counter()
+    r = subprocess.run(["bash", str(REPO / "run_all.sh"), "--profile", "smoke"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=880, check=False)
+    elapsed = time.perf_counter() - t0
+    print(r.stdout[-4000:])
+    assert r.returncode == 0, f"run_all.sh --profile smoke failed:\n{r.stdout[-3000:]}\n" \
+                              f"{r.stderr[-3000:]}"
+
+    fig_dir = paths.figures_dir("smoke", tmp_path)
+    small = []
+    for name in EXPECTED_FILES:
+        p = fig_dir / name
+        if not p.is_file() or p.stat().st_size < MIN_BYTES[p.suffix.lstrip(".")]:
+            small.append(f"{name} ({p.stat().st_size if p.exists() else 'missing'} bytes)")
+    assert not small, f"missing or trivial outputs in {fig_dir}: {small}"
+    assert "SIMULATED" in (fig_dir / "scorecard.md").read_text()
+
+    res = paths.results_dir("smoke", tmp_path)
+    for nb in notebooks:
+        stem = nb.removesuffix(".ipynb")
+        assert (res / "notebooks" / f"{stem}.ipynb").is_file(), stem
+        assert (res / "notebooks" / f"{stem}.html").is_file(), stem
+    index = (res / "index.html").read_text()
+    for nb in notebooks:
+        assert f'notebooks/{nb.removesuffix(".ipynb")}.html' in index
+    assert index.count("<img ") == len(FIGURES)
+    assert "Missing expected files" not in index
+    assert elapsed < SMOKE_BUDGET_S, (
+        f"smoke profile took {elapsed:.0f} s, above the {SMOKE_BUDGET_S:.0f} s target")

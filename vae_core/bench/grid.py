@@ -1,0 +1,101 @@
+"""Grid throughput: trainings per minute, local sequential vs local processes vs Ray.
+
+    python -m vae_core.bench grid [--n-trainings 12] [--n-samples 3000] [--n-genes 1000]
+                                  [--max-epochs 40] [--modes sequential,processes,ray]
+
+Trains the same slice of the quick profile's TCGA grid (every k-th configuration of
+``params/quick.yaml``'s ``grid_tcga``, so all models appear) on a simulated cohort of the quick
+size with each executor into a fresh store, and prints trainings per minute (wall clock, start-up
+of worker processes / Ray included). ``sequential`` = ``executor="local", n_workers=1`` (one
+process, torch with one thread per core); ``processes`` = ``n_workers=os.cpu_count()`` processes
+of one thread; ``ray`` = a local Ray with one CPU per task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+import yaml
+
+from .. import grid, paths
+from ..grid.runner import usable_cpus
+
+MODES = ("sequential", "processes", "ray")
+
+
+def _cohort(n_samples: int, n_genes: int, seed: int = 0):
+    """The quick cohort (simulate + preprocess); a Gaussian stand-in if those are unavailable."""
+    try:
+        from ..data import preprocess, simulate
+
+        raw = simulate("tcga", n_samples=n_samples, n_genes=2 * n_genes, seed=seed)
+        return preprocess(raw, n_top_genes=n_genes), "simulated (vae_core.data.simulate)"
+    except NotImplementedError:
+        import anndata
+        import pandas as pd
+
+        rng = np.random.default_rng(seed)
+        labels = rng.integers(0, 20, n_samples)
+        X = rng.normal(0, 2, (20, n_genes))[labels] + rng.normal(size=(n_samples, n_genes))
+        X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+        obs = pd.DataFrame({"label": pd.Categorical(labels.astype(str))})
+        return anndata.AnnData(X=X, obs=obs), "Gaussian stand-in (simulate not available)"
+
+
+def quick_slice(n_trainings: int, max_epochs: int) -> list:
+    """Every k-th configuration of the quick profile's grid_tcga, ``n_trainings`` of them."""
+    params = yaml.safe_load((paths.REPO_ROOT / "params" / "quick.yaml").read_text())
+    train = {**(params.get("train") or {}), "max_epochs": max_epochs}
+    configs = grid.expand(params["grid_tcga"], train=train, base_seed=params.get("seed", 0))
+    step = max(1, len(configs) // n_trainings)
+    return configs[::step][:n_trainings]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m vae_core.bench grid", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-trainings", type=int, default=12)
+    ap.add_argument("--n-samples", type=int, default=3000)
+    ap.add_argument("--n-genes", type=int, default=1000)
+    ap.add_argument("--max-epochs", type=int, default=40)
+    ap.add_argument("--modes", default=",".join(MODES))
+    args = ap.parse_args(argv)
+    modes = [m for m in args.modes.split(",") if m]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        ap.error(f"unknown mode(s) {bad}; choose from {list(MODES)}")
+
+    adata, source = _cohort(args.n_samples, args.n_genes)
+    configs = quick_slice(args.n_trainings, args.max_epochs)
+    ncpu = usable_cpus()
+    print(f"cohort: {adata.n_obs} x {adata.n_vars} ({source}); {len(configs)} trainings "
+          f"(models {sorted({c.model for c in configs})}), max_epochs {args.max_epochs}; "
+          f"{ncpu} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    print(f"{'mode':<11} {'workers':>7} {'wall s':>8} {'train/min':>9} {'ok':>3} {'failed':>6} "
+          f"{'mean epochs':>11} {'s/training (in worker)':>22}")
+    for mode in modes:
+        with tempfile.TemporaryDirectory() as tmp:
+            kwargs: dict = {"progress": False}
+            if mode == "sequential":
+                kwargs.update(executor="local", n_workers=1)
+                workers = 1
+            elif mode == "processes":
+                kwargs.update(executor="local", n_workers=ncpu)
+                workers = ncpu
+            else:
+                kwargs.update(executor="ray", n_workers=ncpu)
+                workers = ncpu
+            t0 = time.perf_counter()
+            df = grid.run(configs, adata, tmp, **kwargs)
+            wall = time.perf_counter() - t0
+        ok = int((df["status"] == "ok").sum())
+        print(f"{mode:<11} {workers:>7} {wall:>8.1f} {60 * len(df) / wall:>9.2f} {ok:>3} "
+              f"{len(df) - ok:>6} {df['epochs'].mean():>11.1f} {df['wall_time'].mean():>22.2f}",
+              flush=True)
+    print(f"load average at end {os.getloadavg()[0]:.1f} (machine shared: compare modes, "
+          "not absolute numbers)")
+    return 0

@@ -1,0 +1,42 @@
+"""Downstream evaluation of latent embeddings (SPEC 6): arrays and tables in, numbers out.
+
+- ``leiden_ari(embedding, labels, n_neighbors=15, resolution=1.0, seed=0)`` -> (ari, n_clusters)
+- ``cox_aic(embedding, obs, covariates=("age", "gender", "label"))`` -> AIC (None = baseline);
+  ``cox_fit`` the same with diagnostics (``CoxResult``)
+- ``active_units(mu, threshold=0.01)`` -> int (Burda et al. 2016)
+- ``evaluate`` / ``evaluate_many`` / ``evaluate_runs`` / ``runs_table`` / ``baseline_table`` /
+  ``pair_umap``: what notebooks 03 and 04 call
+- ``pick_fig2_pair``, ``concordance``, ``concordance_rho``, ``per_model_summary``: table summaries
+
+Imports neither ``models`` nor ``train`` (SPEC layering); scanpy/lifelines load lazily, so
+``from vae_core.downstream import active_units`` is cheap.
+"""
+
+from .clustering import leiden_ari, leiden_labels, umap_coordinates
+from .evaluate import (
+    METRIC_COLUMNS,
+    REASON_COLUMN,
+    baseline_table,
+    evaluate,
+    evaluate_many,
+    evaluate_runs,
+    pair_umap,
+    runs_table,
+)
+from .summary import (
+    concordance,
+    concordance_rho,
+    mean_ari_per_config,
+    per_model_summary,
+    pick_fig2_pair,
+)
+from .survival import COVARIATES, CoxResult, cox_aic, cox_design, cox_fit
+from .units import active_units
+
+__all__ = [
+    "COVARIATES", "METRIC_COLUMNS", "REASON_COLUMN", "CoxResult", "active_units",
+    "baseline_table", "concordance", "concordance_rho", "cox_aic", "cox_design", "cox_fit",
+    "evaluate", "evaluate_many", "evaluate_runs", "leiden_ari", "leiden_labels",
+    "mean_ari_per_config", "pair_umap", "per_model_summary", "pick_fig2_pair", "runs_table",
+    "umap_coordinates",
+]

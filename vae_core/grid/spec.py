@@ -1,0 +1,281 @@
+"""Grid specs (SPEC 5): validation, expansion into ``TrainConfig`` objects, stable keys and seeds.
+
+A spec is a mapping ``{axis: [values], "repeats": int, "train": {TrainConfig field: value}}`` or a
+list of such mappings. Every axis, value and fixed field is checked before anything trains; an
+error names the offending entry and lists the valid ones.
+
+Expansion order (deterministic): **repeats outermost**, then the axes in ``keys.GRID_AXES`` order
+(model, latent_dim, lr, init, optimizer, activation; the last varies fastest), each axis in the
+order its values are given in the spec. Repeats outermost means a run stopped part-way has covered
+the whole grid once before it starts on repeat 1, so partial results are usable.
+
+Key: the first 16 hex digits of the SHA-1 of the canonical JSON (sorted keys) of every experiment
+field of the ``TrainConfig`` (all fields but ``seed`` and the execution-only ``device`` and
+``n_threads``) plus ``repeat``. The seed is derived from the key, so the same key always trains
+with the same seed (same split, same initialisation), whichever executor or machine runs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..keys import GRID_AXES
+from ..train import TrainConfig
+
+#: TrainConfig fields that say *where/how fast* a training runs, not *what* it computes.
+EXECUTION_FIELDS: tuple[str, ...] = ("device", "n_threads")
+#: Fields the grid sets itself; a spec may not fix them.
+DERIVED_FIELDS: tuple[str, ...] = ("seed", "repeat")
+#: Keys of a spec mapping besides the axes.
+SPEC_EXTRA_KEYS: tuple[str, ...] = ("repeats", "train")
+#: Allowed values of string-valued protocol fields (SPEC 3, 4).
+FIELD_CHOICES: dict[str, tuple[str, ...]] = {
+    "loss_scale": ("published", "elbo"),
+    "embedding": ("sample", "mean"),
+}
+
+
+def _config_fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(TrainConfig)}
+
+
+def _as_number(value: Any) -> float | None:
+    """``value`` as a float if it is a number or a numeric string (``"1e-3"``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def normalise_value(axis: str, value: Any) -> Any:
+    """Map a spec value onto the canonical value of ``keys.GRID_AXES[axis]``.
+
+    Accepts YAML floats and numeric strings for ``lr`` (``1e-3``, ``"1e-3"``, ``1.0e-3``) and
+    integral numbers or strings for ``latent_dim``. Raises ``ValueError`` listing the valid values.
+    """
+    valid = GRID_AXES[axis]
+    if isinstance(valid[0], str):
+        if isinstance(value, str) and value.strip() in valid:
+            return value.strip()
+    else:
+        num = _as_number(value)
+        if num is not None and math.isfinite(num):
+            for v in valid:
+                if math.isclose(num, float(v), rel_tol=1e-9, abs_tol=0.0):
+                    return v
+    raise ValueError(
+        f"grid spec: unknown value {value!r} for axis {axis!r}; valid values are "
+        f"{list(valid)} (keys.GRID_AXES). Fix the spec's {axis!r} list."
+    )
+
+
+def _coerce_field(name: str, value: Any, field: dataclasses.Field) -> Any:
+    """Coerce a fixed ``train`` field to the type of its TrainConfig declaration."""
+    ftype = str(field.type)
+    if value is None:
+        if "None" in ftype:
+            return None
+        raise ValueError(f"grid spec: train field {name!r} may not be None (type {ftype}).")
+    if ftype.startswith("int"):
+        num = _as_number(value)
+        if num is None or not float(num).is_integer():
+            raise ValueError(f"grid spec: train field {name!r} must be an integer, got {value!r}.")
+        return int(num)
+    if ftype.startswith("float"):
+        num = _as_number(value)
+        if num is None:
+            raise ValueError(f"grid spec: train field {name!r} must be a number, got {value!r}.")
+        return float(num)
+    if ftype.startswith("str"):
+        if not isinstance(value, str):
+            raise ValueError(f"grid spec: train field {name!r} must be a string, got {value!r}.")
+        value = value.strip()
+        if name in FIELD_CHOICES and value not in FIELD_CHOICES[name]:
+            raise ValueError(
+                f"grid spec: train field {name!r} = {value!r} is not valid; choose one of "
+                f"{list(FIELD_CHOICES[name])}."
+            )
+        return value
+    return value
+
+
+def _validate_train(train: Any) -> dict[str, Any]:
+    if train is None:
+        return {}
+    if not isinstance(train, Mapping):
+        raise TypeError(
+            f"grid spec: 'train' must be a mapping of TrainConfig fields, got {type(train).__name__}."
+        )
+    fields = _config_fields()
+    settable = [n for n in fields if n not in DERIVED_FIELDS]
+    out = {}
+    for name, value in train.items():
+        if name in DERIVED_FIELDS:
+            raise ValueError(
+                f"grid spec: train field {name!r} is set by the grid (derived from the key); "
+                "remove it from 'train' (use 'repeats' for the number of repeats)."
+            )
+        if name not in fields:
+            raise ValueError(
+                f"grid spec: unknown train field {name!r}; valid TrainConfig fields are "
+                f"{settable}."
+            )
+        if name in GRID_AXES:
+            out[name] = normalise_value(name, value)
+        else:
+            out[name] = _coerce_field(name, value, fields[name])
+    return out
+
+
+def validate(spec: Mapping[str, Any]) -> tuple[dict[str, list], int, dict[str, Any]]:
+    """Check one spec mapping; return ``(axes, repeats, train)`` with canonical values.
+
+    ``axes`` maps every grid axis named in the spec to its de-duplicated canonical values, in the
+    given order. Raises ``ValueError`` (naming the problem and the valid choices) on an unknown
+    axis, value or train field, an empty axis, or ``repeats`` that is not an integer >= 1.
+    """
+    if not isinstance(spec, Mapping):
+        raise TypeError(
+            f"grid spec must be a mapping (axis -> list of values, plus 'repeats' and 'train') "
+            f"or a list of them, got {type(spec).__name__}: {spec!r}."
+        )
+    for name in spec:
+        if name not in GRID_AXES and name not in SPEC_EXTRA_KEYS:
+            raise ValueError(
+                f"grid spec: unknown axis {name!r}; valid axes are {list(GRID_AXES)} "
+                f"(plus {list(SPEC_EXTRA_KEYS)})."
+            )
+    repeats = spec.get("repeats", 1)
+    if isinstance(repeats, bool) or not isinstance(repeats, numbers.Integral) or repeats < 1:
+        raise ValueError(
+            f"grid spec: 'repeats' must be an integer >= 1, got {repeats!r}."
+        )
+    train = _validate_train(spec.get("train"))
+    axes: dict[str, list] = {}
+    for axis in GRID_AXES:
+        if axis not in spec:
+            continue
+        if axis in train:
+            raise ValueError(
+                f"grid spec: {axis!r} is given both as a grid axis and as a fixed train field; "
+                "keep one of them."
+            )
+        values = spec[axis]
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            values = [values]
+        values = list(values)
+        if not values:
+            raise ValueError(
+                f"grid spec: axis {axis!r} has no values; give at least one of "
+                f"{list(GRID_AXES[axis])} or drop the axis (then the TrainConfig default is used)."
+            )
+        canon = [normalise_value(axis, v) for v in values]
+        axes[axis] = list(dict.fromkeys(canon))
+    return axes, int(repeats), train
+
+
+def experiment_fields(config: TrainConfig) -> dict[str, Any]:
+    """The fields that define what a training computes: all but seed and execution fields."""
+    d = config.to_dict()
+    for name in ("seed", *EXECUTION_FIELDS):
+        d.pop(name, None)
+    return d
+
+
+def _hash(fields: dict[str, Any]) -> str:
+    canon = json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha1(canon.encode()).hexdigest()[:16]
+
+
+def seed_from_key(key: str, base_seed: int = 0) -> int:
+    """Deterministic 31-bit seed of a training, derived from its key (and the base seed)."""
+    digest = hashlib.sha1(f"seed|{key}|{int(base_seed)}".encode()).hexdigest()
+    return int(digest[:8], 16) & 0x7FFFFFFF
+
+
+def config_key(config: TrainConfig) -> str:
+    """Stable key of a training: 16 hex digits of SHA-1 over its experiment fields + repeat.
+
+    The experiment fields are every TrainConfig field but ``seed`` and the execution-only
+    ``device`` and ``n_threads``. When ``config.seed`` is the seed ``expand`` derives from that
+    hash (the default), the hash is the key; any other seed (``expand(base_seed=...)`` or a
+    hand-made config) is hashed in too, so two trainings with different seeds never share a key.
+    """
+    fields = experiment_fields(config)
+    key = _hash(fields)
+    if config.seed == seed_from_key(key):
+        return key
+    return _hash({**fields, "seed": int(config.seed)})
+
+
+def _expand_one(spec: Mapping[str, Any], base_seed: int) -> list[TrainConfig]:
+    axes, repeats, train = validate(spec)
+    names = list(axes)
+    out = []
+    for repeat in range(repeats):
+        for combo in itertools.product(*(axes[a] for a in names)):
+            cfg = TrainConfig(**train, **dict(zip(names, combo)), repeat=repeat)
+            seed = seed_from_key(_hash(experiment_fields(cfg)), base_seed)
+            out.append(dataclasses.replace(cfg, seed=seed))
+    return out
+
+
+def expand(
+    spec: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    train: Mapping[str, Any] | None = None,
+    base_seed: int = 0,
+) -> list[TrainConfig]:
+    """Expand a grid spec (SPEC 5) into one ``TrainConfig`` per training.
+
+    Parameters
+    ----------
+    spec
+        ``{axis: [values], "repeats": int, "train": {field: value}}`` with axes from
+        ``keys.GRID_AXES`` (an axis left out takes its TrainConfig/``train`` value), or a list of
+        such mappings: their union, in order, trainings with an already-seen key dropped.
+    train
+        Fixed TrainConfig fields for every spec (the notebooks' ``train`` parameter); a spec's own
+        ``train`` entries take precedence.
+    base_seed
+        Mixed into the derived seeds (the ``seed`` parameter of the notebooks); a non-zero base
+        seed gives other seeds and therefore other keys, so such grids never collide with the
+        default one in a store.
+
+    Returns
+    -------
+    list of TrainConfig
+        Product of the axes times ``repeats`` (repeats outermost, then ``GRID_AXES`` order with
+        the last axis fastest). Each carries ``repeat`` and a ``seed`` derived from its key.
+        Every spec in a list is validated before any is expanded.
+    """
+    specs = [spec] if isinstance(spec, Mapping) else list(spec)
+    if not specs:
+        raise ValueError("grid spec: empty list of specs; give at least one mapping.")
+    if train:
+        specs = [{**s, "train": {**train, **(s.get("train") or {})}}
+                 if isinstance(s, Mapping) else s for s in specs]
+    for s in specs:
+        validate(s)
+    seen: set[str] = set()
+    out: list[TrainConfig] = []
+    for s in specs:
+        for cfg in _expand_one(s, base_seed):
+            key = config_key(cfg)
+            if key not in seen:
+                seen.add(key)
+                out.append(cfg)
+    return out
