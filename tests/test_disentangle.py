@@ -57,6 +57,18 @@ def test_mixture_log_densities_match_brute_force():
     assert np.allclose(g[:, :, 1], logsumexp(l[:, n // 2:], 1), atol=1e-5)
 
 
+@pytest.mark.slow
+def test_compiled_block_matches_eager():
+    rng = np.random.default_rng(1)
+    n, d = 300, 6
+    mu, lv = rng.normal(size=(n, d)), rng.normal(size=(n, d)) * 0.4 - 1
+    own, z, eps = _mi.draw(mu, lv, 200, 0)
+    a = _mi.sepin_log_densities(z, eps, own, mu, lv, compile=False, block=4096)
+    b = _mi.sepin_log_densities(z, eps, own, mu, lv, compile=True, block=4096)
+    for key in a:
+        assert np.allclose(a[key], b[key], atol=1e-5)
+
+
 def test_independent_latents_match_closed_form():
     infos = np.array([0.1, 0.5, 1.0])
     mu, lv = _gaussian_latents(2500, infos)
@@ -164,8 +176,9 @@ def test_cat_relaxed_moments_and_score_embedding():
     assert np.exp(flat_lv).min() > 0.02                     # flat posterior: large variance
     obs = pd.DataFrame({"age": cls + rng.normal(scale=0.1, size=n),
                         "gender": pd.Categorical(np.where(cls % 2 == 0, "female", "male"))})
-    res = score_embedding(mu, None, obs, logits=logits, features=["age", "gender", "immune"],
-                          n_samples=300)
+    with pytest.warns(UserWarning, match="immune"):
+        res = score_embedding(mu, None, obs, logits=logits,
+                              features=["age", "gender", "immune"], n_samples=300)
     assert res["posterior"] == "relaxed_categorical_moments" and res["wsepin"] >= 0
     assert res["rmig"].set_index("feature").loc["immune", "status"] == "no_data"
 

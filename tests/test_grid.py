@@ -316,7 +316,7 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
 needs_fit = pytest.mark.skipif(not _real_fit_available(),
                                reason="vae_core.train.fit not implemented yet (issue 4)")
 
-TINY_TRAIN = {"max_epochs": 6, "min_epochs": 2, "hidden": 32, "batch_size": 32, "n_threads": 1}
+TINY_TRAIN = {"max_epochs": 6, "min_epochs": 2, "hidden": 32, "batch_size": 32}
 
 
 @pytest.mark.slow

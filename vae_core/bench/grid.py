@@ -3,17 +3,20 @@
     python -m vae_core.bench grid [--n-trainings 12] [--n-samples 3000] [--n-genes 1000]
                                   [--max-epochs 40] [--modes sequential,processes,ray]
 
-Trains the same slice of the quick profile's TCGA grid (every k-th configuration of
-``params/quick.yaml``'s ``grid_tcga``, so all models appear) on a simulated cohort of the quick
+Trains the same slice of the quick profile's TCGA grid (``n_trainings`` configurations of
+``params/quick.yaml``'s ``grid_tcga`` drawn with a fixed seed) on a simulated cohort of the quick
 size with each executor into a fresh store, and prints trainings per minute (wall clock, start-up
-of worker processes / Ray included). ``sequential`` = ``executor="local", n_workers=1`` (one
-process, torch with one thread per core); ``processes`` = ``n_workers=os.cpu_count()`` processes
-of one thread; ``ray`` = a local Ray with one CPU per task.
+of worker processes / Ray included). ``sequential`` = ``executor="local", n_workers=1`` with
+``n_threads`` = number of CPUs (one process, torch using every core); ``processes`` = one
+one-thread process per CPU; ``ray`` = a local Ray with one CPU (one thread) per task. Epochs per
+minute are printed too: the thread count changes the numbers (and early-stopping epochs) of
+chaotic runs, so the sequential mode may train a different number of epochs.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -47,12 +50,13 @@ def _cohort(n_samples: int, n_genes: int, seed: int = 0):
 
 
 def quick_slice(n_trainings: int, max_epochs: int) -> list:
-    """Every k-th configuration of the quick profile's grid_tcga, ``n_trainings`` of them."""
+    """``n_trainings`` configurations of the quick profile's grid_tcga drawn at random (seed 0)."""
     params = yaml.safe_load((paths.REPO_ROOT / "params" / "quick.yaml").read_text())
     train = {**(params.get("train") or {}), "max_epochs": max_epochs}
     configs = grid.expand(params["grid_tcga"], train=train, base_seed=params.get("seed", 0))
-    step = max(1, len(configs) // n_trainings)
-    return configs[::step][:n_trainings]
+    pick = np.random.default_rng(0).choice(len(configs), min(n_trainings, len(configs)),
+                                           replace=False)
+    return [configs[i] for i in sorted(pick)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,13 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cohort: {adata.n_obs} x {adata.n_vars} ({source}); {len(configs)} trainings "
           f"(models {sorted({c.model for c in configs})}), max_epochs {args.max_epochs}; "
           f"{ncpu} CPUs, load average {os.getloadavg()[0]:.1f} at start")
-    print(f"{'mode':<11} {'workers':>7} {'wall s':>8} {'train/min':>9} {'ok':>3} {'failed':>6} "
-          f"{'mean epochs':>11} {'s/training (in worker)':>22}")
+    print(f"{'mode':<11} {'workers':>7} {'wall s':>8} {'train/min':>9} {'epochs/min':>10} "
+          f"{'ok':>3} {'failed':>6} {'mean epochs':>11} {'s/training (in worker)':>22}")
     for mode in modes:
         with tempfile.TemporaryDirectory() as tmp:
             kwargs: dict = {"progress": False}
+            run_configs = configs
             if mode == "sequential":
                 kwargs.update(executor="local", n_workers=1)
+                run_configs = [dataclasses.replace(c, n_threads=ncpu) for c in configs]
                 workers = 1
             elif mode == "processes":
                 kwargs.update(executor="local", n_workers=ncpu)
@@ -90,10 +96,11 @@ def main(argv: list[str] | None = None) -> int:
                 kwargs.update(executor="ray", n_workers=ncpu)
                 workers = ncpu
             t0 = time.perf_counter()
-            df = grid.run(configs, adata, tmp, **kwargs)
+            df = grid.run(run_configs, adata, tmp, **kwargs)
             wall = time.perf_counter() - t0
         ok = int((df["status"] == "ok").sum())
-        print(f"{mode:<11} {workers:>7} {wall:>8.1f} {60 * len(df) / wall:>9.2f} {ok:>3} "
+        print(f"{mode:<11} {workers:>7} {wall:>8.1f} {60 * len(df) / wall:>9.2f} "
+              f"{60 * df['epochs'].sum() / wall:>10.1f} {ok:>3} "
               f"{len(df) - ok:>6} {df['epochs'].mean():>11.1f} {df['wall_time'].mean():>22.2f}",
               flush=True)
     print(f"load average at end {os.getloadavg()[0]:.1f} (machine shared: compare modes, "

@@ -25,6 +25,7 @@ few tens of MB whatever M, N and d).
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -117,10 +118,52 @@ def _own_positions(own: np.ndarray, comp: np.ndarray) -> np.ndarray:
     return np.where(comp[pos] == own, pos, -1)
 
 
+def _sepin_block(zz, mu_t, inv_sd, base, off, rel_t, own_col):
+    """Sums over one block of components (see :func:`sepin_log_densities`): [c, d] twice.
+
+    zz [c, d] points; mu_t, inv_sd, base [d, b]; off [c, d] = l_own; rel_t [c, b] = L_n - L_own;
+    own_col [c] column of the row's own component in this block (-1: none).
+    """
+    u = (zz[:, :, None] - mu_t[None]) * inv_sd[None]
+    lb = base[None] - 0.5 * u * u - off[:, :, None]                   # l_ni - l_own,i
+    # L^-i_n - L^-i_own = (L_n - L_own) - (l_ni - l_own,i); log-ratios floored at -80 before
+    # exp: exp(-80) is negligible next to the own term (1) and skips exp's slow denormal path
+    s_l = (rel_t[:, None, :] - lb).clamp_min(_FLOOR).exp().sum(2)
+    cols = torch.arange(lb.shape[2])
+    is_own = (cols[None, :] == own_col[:, None])[:, None, :]
+    s_m = torch.where(is_own, 0.0, lb.clamp_min(_FLOOR).exp()).sum(2)  # own term enters exactly
+    return s_l, s_m
+
+
+_COMPILED: dict[str, object] = {}
+_COMPILE_MIN_WORK = 5e8
+_FUSED_BLOCK = 1 << 22
+
+
+def _sepin_block_fn(compile: bool | None, work: float):
+    """The eager or the ``torch.compile``-fused block function."""
+    if compile is None:
+        compile = work >= _COMPILE_MIN_WORK
+    if not compile:
+        return _sepin_block
+    if "sepin" not in _COMPILED:
+        try:
+            fn = torch.compile(_sepin_block, dynamic=True)
+            a = torch.zeros(2, 3)
+            b = torch.ones(3, 5)
+            fn(a, b, b, b, a, torch.zeros(2, 5), torch.tensor([0, -1]))   # compile now
+            _COMPILED["sepin"] = fn
+        except Exception as exc:  # noqa: BLE001  (no compiler, unsupported platform: eager is exact)
+            warnings.warn(f"torch.compile unavailable ({type(exc).__name__}: {exc}); using "
+                          "eager torch (about 3x slower)", stacklevel=3)
+            _COMPILED["sepin"] = _sepin_block
+    return _COMPILED["sepin"]
+
+
 def sepin_log_densities(z: np.ndarray, eps: np.ndarray, own: np.ndarray, mu: np.ndarray,
                         logvar: np.ndarray, *, components: np.ndarray | None = None,
                         block: int = _BLOCK, dtype: torch.dtype = torch.float32,
-                        ) -> dict[str, np.ndarray]:
+                        compile: bool | None = None) -> dict[str, np.ndarray]:
     """log q(z), log q(z_i) and log q(z_!=i) of the aggregate-posterior mixture at MC points.
 
     Args:
@@ -131,6 +174,9 @@ def sepin_log_densities(z: np.ndarray, eps: np.ndarray, own: np.ndarray, mu: np.
             subset S of size K the sum over the other components is scaled by (N-1)/K_eff
             (unbiased for q, the stratified estimator of Chen et al. 2018); the own component
             q(z_m|x_own) always enters exactly.
+        compile: fuse the per-block arithmetic with ``torch.compile`` (about 3x faster on CPU;
+            a few seconds of compilation per process, cached on disk). None: only when the work
+            M*K*d exceeds 5e8 elements; any compilation failure falls back to eager torch.
     Returns ``marginal`` [M, d], ``loo`` [M, d], ``joint`` [M] (float64, nats, log-mean over the
     N components). Each is split as own term + others, the own term in closed form; the others
     are summed in blocks as ratios to the own term (log-ratios floored at -80 before exp: the
@@ -156,6 +202,9 @@ def sepin_log_densities(z: np.ndarray, eps: np.ndarray, own: np.ndarray, mu: np.
     marg_s = np.empty((m_pts, d))
     loo_s = np.empty((m_pts, d))
     joint_s = np.empty(m_pts)
+    block_fn = _sepin_block_fn(compile, m_pts * k * d)
+    if block_fn is not _sepin_block:
+        block = max(block, _FUSED_BLOCK)   # fused: no block-sized temporaries, fewer calls
     rows, cols = _block_cols(d, k, block)
     outer = max(rows, 64)
     for o0 in range(0, m_pts, outer):
@@ -179,25 +228,18 @@ def sepin_log_densities(z: np.ndarray, eps: np.ndarray, own: np.ndarray, mu: np.
             acc_l = torch.zeros(cr, d, dtype=torch.float64)
             for k0 in range(0, k, cols):
                 sl = slice(k0, k0 + cols)
-                u = (zz[:, :, None] - mu_t[None, :, sl]) * inv_sd[None, :, sl]
-                lb = torch.addcmul(base[None, :, sl], u, u, value=-0.5)   # l_ni
-                lb.sub_(off[:, :, None])                                  # l_ni - l_own,i
-                # L^-i_n - L^-i_own = (L_n - L_own) - (l_ni - l_own,i); floored before exp:
-                # exp(-80) is negligible next to the own term (1) and avoids the slow
-                # denormal path of exp
-                t = torch.sub(rel_t[:, None, sl], lb).clamp_min_(_FLOOR)
-                acc_l += t.exp_().sum(2)
-                e = lb.clamp_min_(_FLOOR).exp_()
-                inb = np.nonzero((p >= k0) & (p < k0 + cols))[0]
-                if inb.size:
-                    e[inb, :, p[inb] - k0] = 0.0   # own term (its loo ratio is floored)
-                acc_m += e.sum(2)
+                own_col = torch.as_tensor(np.where((p >= k0) & (p < k0 + cols), p - k0, -1))
+                s_l, s_m = block_fn(zz, mu_t[:, sl], inv_sd[:, sl], base[:, sl], off,
+                                    rel_t[:, sl], own_col)
+                acc_l += s_l
+                acc_m += s_m
             marg_s[o0 + r0:o0 + r0 + cr] = acc_m.numpy()
             loo_s[o0 + r0:o0 + r0 + cr] = acc_l.numpy()
     bad = ~np.isfinite(loo_s).all(1)
     if bad.any() and dtype == torch.float32:
         redo = sepin_log_densities(z[bad], eps[bad], own[bad], mu, logvar,
-                                   components=components, block=block, dtype=torch.float64)
+                                   components=components, block=block, dtype=torch.float64,
+                                   compile=False)
         out = _combine(marg_s, loo_s, joint_s, l_own, big_l_own, log_w, n)
         for key in out:
             out[key][bad] = redo[key]

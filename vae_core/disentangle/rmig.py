@@ -28,6 +28,7 @@ import pandas as pd
 from . import _mi
 
 STRATEGIES = ("quantile", "uniform")
+_ROWS = 256   # Monte-Carlo points per pass (memory: _ROWS x d x n_levels float64)
 
 
 def discretize(y, n_bins: int = 10, strategy: str = "quantile") -> tuple[np.ndarray, int]:
@@ -102,7 +103,8 @@ def rmig_table(mu: np.ndarray, logvar: np.ndarray | None, features, n_samples: i
         n_bins, strategy: binning of continuous features (see :func:`discretize`).
     Returns one row per feature: ``feature, rmig`` (normalised), ``gap`` (nats), ``i_top1,
     i_top2`` (nats), ``factor_top1, factor_top2``, ``entropy`` (H(y), nats), ``n_levels``,
-    ``n_valid``, ``status`` ("ok" | "no_data" | "constant"). ``rmig`` is NaN unless ok.
+    ``n_valid``, ``status`` ("ok" | "no_data" | "constant" | "no_samples": no Monte-Carlo
+    sample fell on a known value). ``rmig`` is NaN unless ok.
     """
     mu, logvar = _mi.check_gaussian(mu, logvar, "rmig")
     n, d = mu.shape
@@ -131,32 +133,48 @@ def rmig_table(mu: np.ndarray, logvar: np.ndarray | None, features, n_samples: i
             onehot[np.nonzero(ok)[0], codes[ok]] = 1.0
             spans.append((sum(c.shape[1] for c in cols), k))
             cols.append(onehot)
+    sums: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = {}
     if cols:
         groups = np.concatenate(cols, axis=1)
         own, z, eps = _mi.draw(mu, logvar, n_samples, seed)
         l_own = _mi.own_log_density(eps, logvar[own])
-        logg = _mi.group_log_densities(z, l_own, mu, logvar, groups, block=block)  # [M, d, K]
+        ok_info = [x for x in info if x[4] == "ok"]
+        n_ks = [np.bincount(x[1][x[1] >= 0], minlength=x[2]).astype(np.float64)
+                for x in ok_info]
+        for r0 in range(0, z.shape[0], _ROWS):       # bounded memory: [rows, d, K] at a time
+            sr = slice(r0, r0 + _ROWS)
+            logg = _mi.group_log_densities(z[sr], l_own[sr], mu, logvar, groups, block=block)
+            for j, ((_, codes, kk, _, _), (start, _), n_k) in enumerate(
+                    zip(ok_info, spans, n_ks, strict=True)):
+                sub = logg[:, :, start:start + kk]                       # [m, d, k]
+                y_m = codes[own[sr]]
+                keep = y_m >= 0
+                if not keep.any():
+                    continue
+                log_cond = np.take_along_axis(sub[keep], y_m[keep][:, None, None],
+                                              axis=2)[:, :, 0]
+                log_cond = log_cond - np.log(n_k[y_m[keep]])[:, None]
+                log_marg = np.logaddexp.reduce(sub[keep], axis=2) - np.log(n_k.sum())
+                sums[j] = sums.get(j, 0.0) + (log_cond - log_marg).sum(0)
+                counts[j] = counts.get(j, 0) + int(keep.sum())
     rows, j = [], 0
     for name, codes, k, h, status in info:
         row = {"feature": name, "rmig": np.nan, "gap": np.nan, "i_top1": np.nan,
                "i_top2": np.nan, "factor_top1": -1, "factor_top2": -1, "entropy": h,
                "n_levels": k, "n_valid": int((codes >= 0).sum()), "status": status}
         if status == "ok":
-            start, kk = spans[j]
+            if counts.get(j, 0) == 0:
+                row["status"] = "no_samples"
+            else:
+                mi = sums[j] / counts[j]                                  # [d] I(z_i, y)
+                order = np.argsort(-mi, kind="stable")
+                i1 = float(mi[order[0]])
+                i2 = float(mi[order[1]]) if d > 1 else 0.0
+                row.update(rmig=(i1 - i2) / h, gap=i1 - i2, i_top1=i1, i_top2=i2,
+                           factor_top1=int(order[0]),
+                           factor_top2=int(order[1]) if d > 1 else -1)
             j += 1
-            sub = logg[:, :, start:start + kk]                       # [M, d, k]
-            y_m = codes[own]
-            keep = y_m >= 0
-            n_k = np.bincount(codes[codes >= 0], minlength=kk).astype(np.float64)
-            log_cond = np.take_along_axis(sub[keep], y_m[keep][:, None, None], axis=2)[:, :, 0]
-            log_cond = log_cond - np.log(n_k[y_m[keep]])[:, None]
-            log_marg = np.logaddexp.reduce(sub[keep], axis=2) - np.log(n_k.sum())
-            mi = (log_cond - log_marg).mean(0)                       # [d]
-            order = np.argsort(-mi, kind="stable")
-            i1 = float(mi[order[0]])
-            i2 = float(mi[order[1]]) if d > 1 else 0.0
-            row.update(rmig=(i1 - i2) / h, gap=i1 - i2, i_top1=i1, i_top2=i2,
-                       factor_top1=int(order[0]), factor_top2=int(order[1]) if d > 1 else -1)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -16,7 +16,7 @@ In nats. Finite-sample facts worth knowing: every I(x, .) is at most log N (the 
 components), and for a latent space where each sample is far from all others in most
 dimensions, I(x, z) ~ I(x, z_!=i) ~ log N, so SEPIN and WSEPIN go to 0 -- the paper's Fig 7
 finding for 50-200 latent dims. Monte-Carlo estimates of an I(x, z_i) near 0 can come out
-slightly negative; the weights rho use max(I(x, z_i), 0). A latent space with no informative
+slightly negative; the weights rho use I(x, z_i) where it exceeds 1e-6 nats (0 elsewhere). A latent space with no informative
 factor (sum_j I(x, z_j) = 0, e.g. constant mu) has WSEPIN 0.
 """
 
@@ -26,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 from . import _mi
+
+#: I(x, z_i) below this (nats) is float rounding, weight 0 (constant factors score exactly 0)
+_INFO_FLOOR = 1e-6
 
 
 def sepin_table(mu: np.ndarray, logvar: np.ndarray | None, n_samples: int | None = 10000,
@@ -43,6 +46,8 @@ def sepin_table(mu: np.ndarray, logvar: np.ndarray | None, n_samples: int | None
             (exact); an int K < N uses a random subset of K other components plus the own
             component exactly, scaled to be unbiased for q (faster, noisier; documented
             deviation, for very large cohorts).
+        compile: fuse the inner arithmetic with ``torch.compile`` (same numbers, ~3x faster;
+            None: automatic above 5e8 elements of work M*N*d).
     Returns a DataFrame indexed by factor (0-based) with columns ``info`` (I(x, z_i)),
     ``sepin`` (I(x, z_i | z_!=i)), ``rho`` and ``wsepin_term`` (rho_i * SEPIN_i); ``attrs``
     hold ``i_xz`` (I(x, z)), ``wsepin`` and ``n_samples``.
@@ -56,13 +61,14 @@ def sepin_table(mu: np.ndarray, logvar: np.ndarray | None, n_samples: int | None
             raise ValueError(f"wsepin: n_components must be >= 1 or None; got {n_components}")
         comp = np.sort(np.random.default_rng([seed, 1]).choice(n, int(n_components),
                                                                 replace=False))
-    dens = _mi.sepin_log_densities(z, eps, own, mu, logvar, components=comp, block=block)
+    dens = _mi.sepin_log_densities(z, eps, own, mu, logvar, components=comp, block=block,
+                                    compile=compile)
     l_own = _mi.own_log_density(eps, logvar[own])
     big_l_own = l_own.sum(1)
     info = (l_own - dens["marginal"]).mean(0)
     i_xz = float((big_l_own - dens["joint"]).mean())
     sepin = (l_own - dens["joint"][:, None] + dens["loo"]).mean(0)
-    pos = np.clip(info, 0.0, None)
+    pos = np.where(info > _INFO_FLOOR, info, 0.0)
     total = pos.sum()
     rho = pos / total if total > 0 else np.zeros(d)
     table = pd.DataFrame({"info": info, "sepin": sepin, "rho": rho, "wsepin_term": rho * sepin},
@@ -77,7 +83,7 @@ def wsepin(mu: np.ndarray, logvar: np.ndarray | None, n_samples: int | None = 10
     """WSEPIN = sum_i rho_i I(x, z_i | z_!=i) in nats (Do & Tran 2020; paper Eq 9-10).
 
     ``mu``, ``logvar``: [N, d] Gaussian posterior parameters; see :func:`sepin_table` for the
-    estimator, ``n_samples``, ``seed`` and the keyword ``n_components``. Returns 0.0 for a
+    estimator, ``n_samples``, ``seed`` and the keywords ``n_components``, ``compile``. Returns 0.0 for a
     latent space with no informative factor (e.g. constant ``mu``).
     """
     return float(sepin_table(mu, logvar, n_samples, seed, **kwargs).attrs["wsepin"])

@@ -4,19 +4,22 @@ Every executor trains through the same function (``train_one``: ``train.fit`` th
 ``train.encode`` on the whole cohort), and only the driver process writes to the store, as results
 arrive, so resume and the store format are identical whatever ran the trainings.
 
-``local`` with ``n_workers=None`` runs one worker process per usable CPU of one torch thread each
-(``n_workers=1``: in this process, with every core's thread). Measured on the 2-core development
-machine with the quick profile's model size (``python -m vae_core.bench grid``): two one-thread
-processes train more models per minute than one two-thread process, because at batch 64 with
-~1000 genes a matmul is too small for intra-op threading to pay for its synchronisation, whereas
-independent trainings scale almost linearly (they share nothing but the cohort, copied once per
-worker). A torch-only stand-in of the training step (VAE G->512->50, batch 64, Adam) took 5.8 s for
-two trainings in one two-thread process and 3.8 s in two one-thread processes (1.5x); at the
-paper's G=5000, 24.0 s vs 17.5 s (1.4x).
+``local`` with ``n_workers=None`` runs one worker process per usable CPU, one torch thread each
+(``n_workers=1``: in this process). Measured on the 2-core development machine at the quick
+profile's size (``python -m vae_core.bench grid``, 3000 x 1000 cohort, 12 trainings): one process
+with two torch threads trained 5.2 trainings/min, two one-thread processes 11.8/min, a local Ray
+with two one-CPU tasks 7.6/min (its start-up included). At batch 64 and ~1000 genes a matmul is too
+small for intra-op threading to pay for its synchronisation, whereas independent trainings scale
+almost linearly (they share nothing but the cohort, copied once per worker). A torch-only
+stand-in of the training step (G->512->50, batch 64, Adam) gives the same picture: two
+trainings took 5.8 s in one two-thread process and 3.8 s in two one-thread processes (1.5x); at
+the paper's G = 5000, 24.0 s vs 17.5 s (1.4x).
 
-Numbers are reproducible bit for bit for a key at a given torch thread count; another thread count
-can change float summation order in the last bits (and, rarely, an early-stopping epoch). Set
-``n_threads`` in the spec's ``train`` to pin it across executors.
+Reproducibility: torch's results depend on its thread count (float summation order), and on the
+chaotic runs of a large learning rate that changes a run completely (measured: CAT-VAE, lr 0.1,
+stopped after 40 epochs with one thread and after 5 with two). So every executor trains with **one
+torch thread per training** unless the spec's ``train`` sets ``n_threads``; the record keeps
+``n_threads``. A key then gives the same numbers under ``local`` (any ``n_workers``) and ``ray``.
 """
 
 from __future__ import annotations
@@ -173,7 +176,7 @@ def default_local_workers() -> int:
 
 def _iter_local(todo, X, labels, keep, cohort, n_workers) -> Iterator[dict[str, Any]]:
     if n_workers <= 1 or len(todo) <= 1:
-        threads = usable_cpus() if n_workers <= 1 else 1
+        threads = 1  # one thread per training: same numbers as the process and ray executors
         import torch
 
         old = torch.get_num_threads()
@@ -301,8 +304,8 @@ def run(
         Store folder (``paths.store_dir(profile, cohort, base_dir)``); created if missing. Keys
         already recorded there are skipped (resume). A store is tied to one cohort (fingerprint).
     executor
-        ``"local"``: ``n_workers`` processes of one thread each (None: one per core; 1: this
-        process, every core's thread). ``"ray"``: joins the cluster at ``ray_address`` (``"auto"``,
+        ``"local"``: ``n_workers`` processes (None: one per core; 1: this process); every
+        training uses one torch thread unless its config sets ``n_threads``. ``"ray"``: joins the cluster at ``ray_address`` (``"auto"``,
         ``"ray://host:10001"``) or starts a local Ray with ``n_workers`` CPUs; one task per
         training requesting ``cpus_per_task`` CPUs and, when the cluster has GPUs,
         ``gpu_fraction`` of one (default 0.1: ten small models share a GPU); tasks whose worker

@@ -15,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from ..keys import DISENTANGLE_FEATURES, GRID_AXES
@@ -329,6 +330,7 @@ def fig5(runs: pd.DataFrame) -> Figure:
                 ax.set_xticklabels(labels, rotation=45 if axis in ("lr", "init") else 0,
                                    ha="right" if axis in ("lr", "init") else "center",
                                    fontsize=8)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             if i == 0:
                 ax.set_title(HYPERPARAMETER_LABELS[axis], fontsize=11)
             if j == len(HYPERPARAMETERS) - 1 and len(df):

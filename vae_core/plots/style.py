@@ -61,7 +61,7 @@ def set_theme() -> None:
     """Apply the project's seaborn theme (white grid, paper context, readable fonts)."""
     sns.set_theme(context="paper", style="whitegrid", font_scale=1.15,
                   rc={"figure.dpi": 100, "savefig.dpi": 300, "axes.titleweight": "bold",
-                      "legend.frameon": True, "pdf.fonttype": 42})
+                      "legend.frameon": True})
 
 
 def model_label(model: str) -> str:
