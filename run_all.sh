@@ -41,12 +41,20 @@ OUT="$ROOT/results/$PROFILE/notebooks"
 mkdir -p "$OUT" "$ROOT/figures/$PROFILE"
 extra=()
 [ -n "$DATA_DIR" ] && extra+=(-p data_dir "$DATA_DIR")
-# Matplotlib without a display; numba caches compiled UMAP code between runs.
+# Matplotlib without a display (setup_env.sh points numba's cache into the environment).
 export MPLBACKEND=Agg
-export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$ROOT/results/.numba_cache}"
 
 t_all=$(date +%s)
 status=0
+executed=()
+# HTML copies of the executed notebooks, all in one nbconvert process (one start-up, not six)
+export_html() {
+  local have=() f
+  for f in "${executed[@]}"; do [ -f "$f" ] && have+=("$f"); done
+  [ "${#have[@]}" -gt 0 ] || return 0
+  "$BIN/jupyter" nbconvert --to html --log-level ERROR "${have[@]}" --output-dir "$OUT" \
+    >/dev/null 2>&1 || echo "run_all.sh: warning: HTML export failed (executed notebooks are in $OUT)" >&2
+}
 for nb in "$REPO"/notebooks/[0-9][0-9]_*.ipynb; do
   name="$(basename "$nb" .ipynb)"
   num="${name%%_*}"
@@ -54,17 +62,19 @@ for nb in "$REPO"/notebooks/[0-9][0-9]_*.ipynb; do
   if [ -n "$FROM" ] && [ "$num" \< "$FROM" ]; then continue; fi
   echo "==> [$PROFILE] $name"
   t0=$(date +%s)
+  executed+=("$OUT/$name.ipynb")
   if ! "$BIN/papermill" "$nb" "$OUT/$name.ipynb" -f "$PARAMS" "${extra[@]}" \
-        --cwd "$REPO/notebooks" --kernel python3 --log-level ERROR --no-progress-bar; then
+        --cwd "$REPO/notebooks" --kernel python3 --log-level ERROR --no-progress-bar \
+        2> >(grep -v "Kernel is running over TCP without encryption" >&2); then
     "$PY" -m vae_core.nbreport failure "$OUT/$name.ipynb" >&2 || true
     echo "run_all.sh: stopped at $name (profile $PROFILE). Executed copy with the error:" \
          "$OUT/$name.ipynb" >&2
     status=1
     break
   fi
-  "$BIN/jupyter" nbconvert --to html --log-level WARN "$OUT/$name.ipynb" --output-dir "$OUT" >/dev/null
-  echo "    done in $(( $(date +%s) - t0 )) s -> $OUT/$name.ipynb (+ .html)"
+  echo "    done in $(( $(date +%s) - t0 )) s -> $OUT/$name.ipynb"
 done
+export_html
 if [ "$status" -eq 0 ]; then
   "$PY" -m vae_core.nbreport index --profile "$PROFILE" --root "$ROOT"
   echo "==> all notebooks done in $(( $(date +%s) - t_all )) s; figures in $ROOT/figures/$PROFILE/"

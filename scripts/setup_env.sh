@@ -29,7 +29,14 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   # torch==2.13.0 is pinned: a CPU wheel; an unpinned torch would pull gigabytes of CUDA packages.
   "$VENV/bin/python" -m pip install --quiet -e "$REPO[dev,ray]"
+  rm -rf "$VENV/numba_cache"   # compiled for the previous package versions
   echo "$want" > "$STAMP"
+fi
+# numba's compiled kernels (scanpy's kNN connectivities, UMAP) are cached inside the environment
+# they were compiled for; filled once here so no notebook or test pays the ~25 s cold compile.
+export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$VENV/numba_cache}"
+if [ ! -d "$NUMBA_CACHE_DIR" ]; then
+  "$VENV/bin/python" -m vae_core._warmup || echo "[setup] numba warm-up failed (harmless: kernels compile on first use)" >&2
 fi
 PY="$VENV/bin/python"
 export PY

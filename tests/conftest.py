@@ -11,7 +11,13 @@ Fixtures return the same object to every test of a session: do not modify them i
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
+
+# numba's compiled scanpy/UMAP kernels live in the environment (scripts/setup_env.sh fills them)
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(sys.prefix, "numba_cache"))
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,6 @@ def test_smoke_profile_end_to_end(tmp_path):
         f"run_all.sh needs notebooks 01-06; found {notebooks}")
     env = dict(os.environ, VAE_BENCH_ROOT=str(tmp_path), MPLBACKEND="Agg",
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
-    # keep numba's compiled UMAP code between test runs (run_all.sh respects this variable)
-    env.setdefault("NUMBA_CACHE_DIR", str(REPO / "results" / ".numba_cache"))
     t0 = time.perf_counter()
     r = subprocess.run(["bash", str(REPO / "run_all.sh"), "--profile", "smoke"], cwd=tmp_path,
                        env=env, capture_output=True, text=True, timeout=880, check=False)
