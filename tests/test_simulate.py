@@ -184,13 +184,3 @@ def test_programs_learnable_from_ten_linear_factors(sim_tcga):
     for p in ("immune", "sex", "apobec", "proliferation"):
         y = A[:, names.index(p)]
         assert LinearRegression().fit(Z, y).score(Z, y) > 0.6, p
-
-
-def test_quick_profile_sizes_are_fast():
-    """Quick-profile cohorts (3000 + 2000 samples x 2000 genes) take seconds (target <= 30 s)."""
-    import time
-
-    t0 = time.perf_counter()
-    simulate("tcga", n_samples=3000, n_genes=2000, seed=0)
-    simulate("gtex", n_samples=2000, n_genes=2000, seed=0)
-    assert time.perf_counter() - t0 < 30

@@ -73,8 +73,13 @@ def neighbors_adata(embedding: np.ndarray, n_neighbors: int = 15, seed: int = 0)
                          f"{n}. Lower n_neighbors or pass more samples.")
     adata = ad.AnnData(obs=pd.DataFrame(index=pd.RangeIndex(n).astype(str)))
     adata.obsm["X_emb"] = emb
-    sc.pp.neighbors(adata, n_neighbors=int(n_neighbors), n_pcs=None, use_rep="X_emb",
-                    random_state=int(seed), key_added=None, copy=False, **NEIGHBORS_ARGS)
+    from scipy.sparse import SparseEfficiencyWarning
+
+    with warnings.catch_warnings():
+        # scanpy's sklearn-transformer path edits a CSR matrix's structure (harmless, noisy)
+        warnings.filterwarnings("ignore", category=SparseEfficiencyWarning)
+        sc.pp.neighbors(adata, n_neighbors=int(n_neighbors), n_pcs=None, use_rep="X_emb",
+                        random_state=int(seed), key_added=None, copy=False, **NEIGHBORS_ARGS)
     return adata
 
 

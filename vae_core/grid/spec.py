@@ -1,13 +1,21 @@
 """Grid specs (SPEC 5): validation, expansion into ``TrainConfig`` objects, stable keys and seeds.
 
-A spec is a mapping ``{axis: [values], "repeats": int, "train": {TrainConfig field: value}}`` or a
-list of such mappings. Every axis, value and fixed field is checked before anything trains; an
+A spec is a mapping ``{axis: [values], "repeats": int, "train": {TrainConfig field: value},
+"fraction": "full" | "half"}`` or a list of such mappings. Every axis, value and fixed field is checked before anything trains; an
 error names the offending entry and lists the valid ones.
 
 Expansion order (deterministic): **repeats outermost**, then the axes in ``keys.GRID_AXES`` order
 (model, latent_dim, lr, init, optimizer, activation; the last varies fastest), each axis in the
 order its values are given in the spec. Repeats outermost means a run stopped part-way has covered
 the whole grid once before it starts on repeat 1, so partial results are usable.
+
+``fraction: half`` keeps, for every model, the half of the product whose value positions (0-based,
+in the order the spec lists them) over the other axes sum to an even number. With two values per
+axis this is the regular 2^(k-1) fractional factorial with defining relation I = ABCDE
+(resolution V for the five hyperparameters: every main effect and every two-factor interaction is
+estimable, none aliased with another), so each value of each hyperparameter still appears in half
+of a model's trainings, balanced against every other axis. At least two of the varied
+hyperparameter axes must have an even number of values (otherwise the half is not balanced).
 
 Key: the first 16 hex digits of the SHA-1 of the canonical JSON (sorted keys) of every experiment
 field of the ``TrainConfig`` (all fields but ``seed`` and the execution-only ``device`` and
@@ -34,7 +42,9 @@ EXECUTION_FIELDS: tuple[str, ...] = ("device", "n_threads")
 #: Fields the grid sets itself; a spec may not fix them.
 DERIVED_FIELDS: tuple[str, ...] = ("seed", "repeat")
 #: Keys of a spec mapping besides the axes.
-SPEC_EXTRA_KEYS: tuple[str, ...] = ("repeats", "train")
+SPEC_EXTRA_KEYS: tuple[str, ...] = ("repeats", "train", "fraction")
+#: Values of a spec's ``fraction``: the full product or its balanced half (see the module doc).
+FRACTIONS: tuple[str, ...] = ("full", "half")
 #: Allowed values of string-valued protocol fields (SPEC 3, 4).
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
     "loss_scale": ("published", "elbo"),
@@ -140,6 +150,22 @@ def _validate_train(train: Any) -> dict[str, Any]:
     return out
 
 
+def _validate_fraction(spec: Mapping[str, Any], axes: dict[str, list]) -> str:
+    fraction = spec.get("fraction", "full")
+    if fraction not in FRACTIONS:
+        raise ValueError(f"grid spec: 'fraction' must be one of {list(FRACTIONS)}, got "
+                         f"{fraction!r}.")
+    if fraction == "half":
+        even = [a for a, v in axes.items() if a != "model" and len(v) % 2 == 0]
+        if len(even) < 2:
+            raise ValueError(
+                "grid spec: fraction 'half' needs at least two hyperparameter axes (besides "
+                f"'model') with an even number of values for a balanced half; got {even or 'none'}"
+                f" among {[f'{a}: {len(v)}' for a, v in axes.items() if a != 'model']}. Use "
+                "'fraction: full' or give those axes 2 (or 4, 6) values.")
+    return fraction
+
+
 def validate(spec: Mapping[str, Any]) -> tuple[dict[str, list], int, dict[str, Any]]:
     """Check one spec mapping; return ``(axes, repeats, train)`` with canonical values.
 
@@ -184,6 +210,7 @@ def validate(spec: Mapping[str, Any]) -> tuple[dict[str, list], int, dict[str, A
             )
         canon = [normalise_value(axis, v) for v in values]
         axes[axis] = list(dict.fromkeys(canon))
+    _validate_fraction(spec, axes)
     return axes, int(repeats), train
 
 
@@ -223,10 +250,14 @@ def config_key(config: TrainConfig) -> str:
 
 def _expand_one(spec: Mapping[str, Any], base_seed: int) -> list[TrainConfig]:
     axes, repeats, train = validate(spec)
+    half = spec.get("fraction", "full") == "half"
     names = list(axes)
     out = []
     for repeat in range(repeats):
-        for combo in itertools.product(*(axes[a] for a in names)):
+        for combo, pos in zip(itertools.product(*(axes[a] for a in names)),
+                              itertools.product(*(range(len(axes[a])) for a in names))):
+            if half and sum(p for a, p in zip(names, pos) if a != "model") % 2:
+                continue
             cfg = TrainConfig(**train, **dict(zip(names, combo)), repeat=repeat)
             seed = seed_from_key(_hash(experiment_fields(cfg)), base_seed)
             out.append(dataclasses.replace(cfg, seed=seed))
@@ -244,9 +275,10 @@ def expand(
     Parameters
     ----------
     spec
-        ``{axis: [values], "repeats": int, "train": {field: value}}`` with axes from
-        ``keys.GRID_AXES`` (an axis left out takes its TrainConfig/``train`` value), or a list of
-        such mappings: their union, in order, trainings with an already-seen key dropped.
+        ``{axis: [values], "repeats": int, "train": {field: value}, "fraction": "full"|"half"}``
+        with axes from ``keys.GRID_AXES`` (an axis left out takes its TrainConfig/``train``
+        value), or a list of such mappings: their union, in order, trainings with an already-seen
+        key dropped. ``fraction: half``: the balanced half-fraction of the product (module doc).
     train
         Fixed TrainConfig fields for every spec (the notebooks' ``train`` parameter); a spec's own
         ``train`` entries take precedence.
@@ -258,7 +290,7 @@ def expand(
     Returns
     -------
     list of TrainConfig
-        Product of the axes times ``repeats`` (repeats outermost, then ``GRID_AXES`` order with
+        Product of the axes (or its half) times ``repeats`` (repeats outermost, then ``GRID_AXES`` order with
         the last axis fastest). Each carries ``repeat`` and a ``seed`` derived from its key.
         Every spec in a list is validated before any is expanded.
     """
