@@ -145,7 +145,37 @@ def test_expand_list_of_specs_is_an_ordered_union_without_duplicates():
     assert not set(map(grid.config_key, other)) & set(map(grid.config_key, grid.expand(s1)))
 
 
+HALF = {"model": ["vanilla", "cat"], "latent_dim": [10, 50], "lr": [1e-1, 1e-3],
+        "init": ["uniform", "kaiming_uniform"], "optimizer": ["adam", "sgd"],
+        "activation": ["tanh", "relu"], "fraction": "half", "repeats": 2}
+
+
+def test_half_fraction_is_the_balanced_resolution_v_design():
+    configs = grid.expand(HALF)
+    full = grid.expand({**HALF, "fraction": "full"})
+    assert len(full) == 2 * 32 * 2 and len(configs) == 2 * 16 * 2
+    assert {grid.config_key(c) for c in configs} <= {grid.config_key(c) for c in full}
+    axes = ["latent_dim", "lr", "init", "optimizer", "activation"]
+    codes = {a: {v: (1 if i else -1) for i, v in enumerate(HALF[a])} for a in axes}
+    for model in ("vanilla", "cat"):
+        rows = np.array([[codes[a][getattr(c, a)] for a in axes]
+                         for c in configs if c.model == model and c.repeat == 0])
+        assert len(rows) == 16
+        assert len(set(rows.prod(axis=1))) == 1         # one defining relation I = +-ABCDE
+        assert np.all(rows.sum(axis=0) == 0)           # each value of each axis 8 times
+        # every pair of axes balanced: main effects and 2-factor interactions orthogonal
+        assert np.all(rows.T @ rows == 16 * np.eye(5))
+    # the GTEx-style half (activation fixed to the first value) is exactly the TCGA half's
+    # configurations at that value, so every GTEx configuration has its TCGA twin
+    gtex = grid.expand({**HALF, "activation": ["tanh"], "repeats": 1})
+    twins = {grid.config_key(c) for c in configs if c.activation == "tanh" and c.repeat == 0}
+    assert {grid.config_key(c) for c in gtex} == twins and len(twins) == 16
+
+
 @pytest.mark.parametrize("spec, fragments", [
+    ({**HALF, "fraction": "third"}, ["'fraction' must be one of", "'full'", "'half'"]),
+    ({"model": ["vanilla"], "lr": [1e-1, 1e-3], "init": ["normal"], "fraction": "half"},
+     ["at least two hyperparameter axes", "lr: 2", "init: 1"]),
     ({"modle": ["vanilla"]}, ["unknown axis 'modle'", "'latent_dim'", "'activation'"]),
     ({"model": ["vanilla", "vae"]}, ["unknown value 'vae'", "'betatc'", "'cat'"]),
     ({"lr": [3e-3]}, ["unknown value 0.003", "0.001", "1e-06"]),

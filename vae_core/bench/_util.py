@@ -7,8 +7,6 @@ import threading
 import time
 
 
-
-
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as fh:
         pages = int(fh.read().split()[1])

@@ -1,7 +1,9 @@
 """Grid throughput: trainings per minute, local sequential vs local processes vs Ray.
 
-    python -m vae_core.bench grid [--n-trainings 12] [--n-samples 3000] [--n-genes 1000]
-                                  [--max-epochs 40] [--modes sequential,processes,ray]
+    python -m vae_core.bench grid [--n-trainings 12] [--n-samples N] [--n-genes G]
+                                  [--max-epochs E] [--modes sequential,processes,ray]
+
+(defaults: the quick profile's cohort size, genes and epoch cap, read from params/quick.yaml)
 
 Trains the same slice of the quick profile's TCGA grid (``n_trainings`` configurations of
 ``params/quick.yaml``'s ``grid_tcga`` drawn with a fixed seed) on a simulated cohort of the quick
@@ -30,28 +32,21 @@ from ..grid.runner import usable_cpus
 MODES = ("sequential", "processes", "ray")
 
 
-def _cohort(n_samples: int, n_genes: int, seed: int = 0):
-    """The quick cohort (simulate + preprocess); a Gaussian stand-in if those are unavailable."""
-    try:
-        from ..data import preprocess, simulate
+def _quick_params() -> dict:
+    return yaml.safe_load((paths.REPO_ROOT / "params" / "quick.yaml").read_text())
 
-        raw = simulate("tcga", n_samples=n_samples, n_genes=2 * n_genes, seed=seed)
-        return preprocess(raw, n_top_genes=n_genes), "simulated (vae_core.data.simulate)"
-    except NotImplementedError:
-        import anndata
-        import pandas as pd
 
-        rng = np.random.default_rng(seed)
-        labels = rng.integers(0, 20, n_samples)
-        X = rng.normal(0, 2, (20, n_genes))[labels] + rng.normal(size=(n_samples, n_genes))
-        X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
-        obs = pd.DataFrame({"label": pd.Categorical(labels.astype(str))})
-        return anndata.AnnData(X=X, obs=obs), "Gaussian stand-in (simulate not available)"
+def _cohort(n_samples: int, n_genes: int, n_top_genes: int, seed: int = 0):
+    """The quick cohort: ``simulate`` + ``preprocess`` exactly as notebook 01 builds it."""
+    from ..data import preprocess, simulate
+
+    raw = simulate("tcga", n_samples=n_samples, n_genes=n_genes, seed=seed)
+    return preprocess(raw, n_top_genes=n_top_genes), "simulated (vae_core.data.simulate)"
 
 
 def quick_slice(n_trainings: int, max_epochs: int) -> list:
     """``n_trainings`` configurations of the quick profile's grid_tcga drawn at random (seed 0)."""
-    params = yaml.safe_load((paths.REPO_ROOT / "params" / "quick.yaml").read_text())
+    params = _quick_params()
     train = {**(params.get("train") or {}), "max_epochs": max_epochs}
     configs = grid.expand(params["grid_tcga"], train=train, base_seed=params.get("seed", 0))
     pick = np.random.default_rng(0).choice(len(configs), min(n_trainings, len(configs)),
@@ -62,10 +57,12 @@ def quick_slice(n_trainings: int, max_epochs: int) -> list:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m vae_core.bench grid", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    quick = _quick_params()
     ap.add_argument("--n-trainings", type=int, default=12)
-    ap.add_argument("--n-samples", type=int, default=3000)
-    ap.add_argument("--n-genes", type=int, default=1000)
-    ap.add_argument("--max-epochs", type=int, default=40)
+    ap.add_argument("--n-samples", type=int, default=quick["n_samples_tcga"])
+    ap.add_argument("--n-genes", type=int, default=quick["n_top_genes"],
+                    help="genes kept by preprocess (simulated: n_genes of params/quick.yaml)")
+    ap.add_argument("--max-epochs", type=int, default=quick["train"]["max_epochs"])
     ap.add_argument("--modes", default=",".join(MODES))
     args = ap.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
@@ -73,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         ap.error(f"unknown mode(s) {bad}; choose from {list(MODES)}")
 
-    adata, source = _cohort(args.n_samples, args.n_genes)
+    adata, source = _cohort(args.n_samples, max(quick["n_genes"], args.n_genes), args.n_genes)
     configs = quick_slice(args.n_trainings, args.max_epochs)
     ncpu = usable_cpus()
     print(f"cohort: {adata.n_obs} x {adata.n_vars} ({source}); {len(configs)} trainings "

@@ -44,7 +44,7 @@ def stratified_split(
     for value in np.unique(keys):
         idx = np.flatnonzero(keys == value)
         idx = idx[rng.permutation(idx.size)]
-        n_train = int(round(idx.size * train_fraction))
+        n_train = round(idx.size * train_fraction)
         if idx.size >= 2:
             n_train = min(max(n_train, 1), idx.size - 1)
         else:

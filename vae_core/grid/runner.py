@@ -6,14 +6,15 @@ arrive, so resume and the store format are identical whatever ran the trainings.
 
 ``local`` with ``n_workers=None`` runs one worker process per usable CPU, one torch thread each
 (``n_workers=1``: in this process). Measured on the 2-core development machine at the quick
-profile's size (``python -m vae_core.bench grid``, 3000 x 1000 cohort, 12 trainings): one process
-with two torch threads trained 5.2 trainings/min, two one-thread processes 11.8/min, a local Ray
-with two one-CPU tasks 7.6/min (its start-up included). At batch 64 and ~1000 genes a matmul is too
-small for intra-op threading to pay for its synchronisation, whereas independent trainings scale
-almost linearly (they share nothing but the cohort, copied once per worker). A torch-only
-stand-in of the training step (G->512->50, batch 64, Adam) gives the same picture: two
-trainings took 5.8 s in one two-thread process and 3.8 s in two one-thread processes (1.5x); at
-the paper's G = 5000, 24.0 s vs 17.5 s (1.4x).
+profile's size (``python -m vae_core.bench grid --n-trainings 36``: 2500 x 500 cohort, 36
+trainings of the quick grid, all six models): two one-thread processes trained 37.1
+trainings/min, one process with two torch threads 28.5/min, a local Ray with two one-CPU tasks
+27.8/min (its start-up included). At batch 64 and a few hundred to a few thousand genes a matmul is
+too small for intra-op threading to pay for its synchronisation (two threads made one training
+only 1.4x faster), whereas independent trainings share nothing but the cohort (copied once per
+worker) and scale almost linearly. With 12 trainings the start-up of the worker processes (~5 s)
+is not amortised and the two-thread process wins (24.0 vs 17.8/min): for a handful of trainings
+pass ``n_workers=1``.
 
 Reproducibility: torch's results depend on its thread count (float summation order), and on the
 chaotic runs of a large learning rate that changes a run completely (measured: CAT-VAE, lr 0.1,

@@ -11,8 +11,8 @@ the whole grid once before it starts on repeat 1, so partial results are usable.
 
 ``fraction: half`` keeps, for every model, the half of the product whose value positions (0-based,
 in the order the spec lists them) over the other axes sum to an even number. With two values per
-axis this is the regular 2^(k-1) fractional factorial with defining relation I = ABCDE
-(resolution V for the five hyperparameters: every main effect and every two-factor interaction is
+axis this is a regular 2^(k-1) fractional factorial, defining relation I = (-1)^k ABCDE in
+the usual -1/+1 coding (resolution V for the five hyperparameters: every main effect and every two-factor interaction is
 estimable, none aliased with another), so each value of each hyperparameter still appears in half
 of a model's trainings, balanced against every other axis. At least two of the varied
 hyperparameter axes must have an even number of values (otherwise the half is not balanced).
