@@ -1,4 +1,4 @@
-"""Fill numba's on-disk cache for scanpy's kNN graph, UMAP and Leiden once per environment.
+"""Fill numba's on-disk cache for scanpy's kNN connectivities and UMAP once per environment.
 
 ``scripts/setup_env.sh`` runs ``python -m vae_core._warmup`` after installing the project, with
 ``NUMBA_CACHE_DIR`` pointing into the virtual environment. umap-learn's numba kernels (which
