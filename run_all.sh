@@ -2,21 +2,27 @@
 # Regenerate every figure and table of the paper: set-up (.venv on first use), then papermill over
 # the numbered notebooks with one params file. Works from any current directory.
 #
-#   bash run_all.sh [--profile smoke|quick|paper] [--data-dir DIR] [--from NN] [--only NN]
+#   bash run_all.sh [--profile smoke|quick|paper] [--params FILE] [--data-dir DIR] [--from NN] [--only NN]
 #
-# Executed notebooks (and their HTML) go to results/<profile>/notebooks/; figures and tables to
-# figures/<profile>/. The source notebooks are never overwritten.
+# --params FILE: a params file of your own (e.g. a copy of params/quick.yaml for your cohort);
+# its `profile:` value (else the file name) names the run. Executed notebooks (and their HTML)
+# go to results/<profile>/notebooks/; figures and tables to figures/<profile>/. The source
+# notebooks are never overwritten.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROFILE=quick
 DATA_DIR=""
 FROM=""
 ONLY=""
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+PARAMS_FILE=""
+PROFILE_SET=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --profile) PROFILE="${2:?--profile needs a value}"; shift 2 ;;
-    --profile=*) PROFILE="${1#*=}"; shift ;;
+    --profile) PROFILE="${2:?--profile needs a value}"; PROFILE_SET=1; shift 2 ;;
+    --profile=*) PROFILE="${1#*=}"; PROFILE_SET=1; shift ;;
+    --params) PARAMS_FILE="${2:?--params needs a file}"; shift 2 ;;
+    --params=*) PARAMS_FILE="${1#*=}"; shift ;;
     --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; shift 2 ;;
     --data-dir=*) DATA_DIR="${1#*=}"; shift ;;
     --from) FROM="${2:?--from needs a notebook number, e.g. 03}"; shift 2 ;;
@@ -25,7 +31,20 @@ while [ $# -gt 0 ]; do
     *) echo "run_all.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-PARAMS="$REPO/params/$PROFILE.yaml"
+if [ -n "$PARAMS_FILE" ]; then
+  if [ ! -f "$PARAMS_FILE" ]; then
+    echo "run_all.sh: --params '$PARAMS_FILE' is not a file (give a params YAML, e.g. a copy" \
+         "of $REPO/params/quick.yaml)." >&2
+    exit 2
+  fi
+  PARAMS="$(cd "$(dirname "$PARAMS_FILE")" && pwd)/$(basename "$PARAMS_FILE")"
+  if [ -z "$PROFILE_SET" ]; then
+    PROFILE="$(sed -n 's/^profile:[[:space:]]*["'"'"']\{0,1\}\([A-Za-z0-9_.-]*\).*/\1/p' "$PARAMS" | head -n 1)"
+    [ -n "$PROFILE" ] || PROFILE="$(basename "$PARAMS" | sed 's/\.ya\{0,1\}ml$//')"
+  fi
+else
+  PARAMS="$REPO/params/$PROFILE.yaml"
+fi
 if [ ! -f "$PARAMS" ]; then
   echo "run_all.sh: no params file for profile '$PROFILE' ($PARAMS). Valid profiles:" \
        "$(cd "$REPO/params" && ls *.yaml | sed 's/\.yaml$//' | tr '\n' ' ')" >&2
@@ -41,6 +60,8 @@ OUT="$ROOT/results/$PROFILE/notebooks"
 mkdir -p "$OUT" "$ROOT/figures/$PROFILE"
 extra=()
 [ -n "$DATA_DIR" ] && extra+=(-p data_dir "$DATA_DIR")
+# the run's name: the notebooks' `profile` parameter agrees with results/<profile>/
+[ -n "$PARAMS_FILE" ] && extra+=(-p profile "$PROFILE")
 # Matplotlib without a display (setup_env.sh points numba's cache into the environment).
 export MPLBACKEND=Agg
 

@@ -201,8 +201,9 @@ def test_cox_nonconvergence_and_no_events_give_nan_with_reason():
 
 def test_cox_bad_input_raises():
     emb, obs = _survival_obs(n=100, seed=9)
-    with pytest.raises(ValueError, match="os_time"):
-        ds.cox_aic(emb, obs.drop(columns="os_time"))
+    # a cohort without survival is not bad input: NaN with the reason (tests/test_degrade.py)
+    res = ds.cox_fit(emb, obs.drop(columns="os_time"))
+    assert math.isnan(res.aic) and res.reason == ds.NO_SURVIVAL
     bad = emb.copy()
     bad[0, 0] = np.inf
     with pytest.raises(ValueError, match="non-finite"):
@@ -324,7 +325,10 @@ def test_evaluate_runs_fills_run_table():
     ])
     runs = ds.evaluate_runs(records, functools.partial(_load, store), obs, survival=True,
                             load_mu=functools.partial(_load, store), progress=False)
-    assert list(runs.columns) == [*RUNS_COLUMNS, ds.REASON_COLUMN]
+    assert list(runs.columns) == [*RUNS_COLUMNS, ds.REASON_COLUMN, ds.AIC_REASON_COLUMN,
+                                  ds.COVARIATES_COLUMN]
+    assert runs[ds.AIC_REASON_COLUMN].tolist() == ["", "", ds.TRAINING_FAILED]
+    assert set(runs.loc[:1, ds.COVARIATES_COLUMN]) == {"age;gender;label"}
     assert runs["ari"].notna().tolist() == [True, True, False]
     assert runs["aic"].notna().tolist() == [True, True, False]
     assert runs.loc[0, "active_units"] == 4.0 and runs.loc[1, "active_units"] == 4.0
@@ -332,6 +336,7 @@ def test_evaluate_runs_fills_run_table():
     gtex = ds.evaluate_runs(records, functools.partial(_load, store), obs, survival=False,
                             progress=False)
     assert gtex["aic"].isna().all()
+    assert gtex[ds.AIC_REASON_COLUMN].tolist() == [ds.SURVIVAL_OFF] * 2 + [ds.TRAINING_FAILED]
 
 
 def test_pick_fig2_pair_falls_back_to_closest_losses():

@@ -12,6 +12,7 @@ per epoch; the optimizer uses the fused (else foreach) kernels; gradients are se
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -27,6 +28,9 @@ from .models.base import ACTIVATIONS, INITS, LOSS_SCALES
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 EMBEDDINGS = ("sample", "mean")
+#: ``TrainConfig.precision``: fp32 everywhere; tf32 matmuls on CUDA (no-op on CPU); bf16 autocast
+#: of the forward pass with fp32 master weights, fp32 loss and fp32 validation.
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class TrainConfig:
     hidden: int = 512
     train_fraction: float = 0.7
     n_threads: int | None = None
+    precision: str = "fp32"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -91,7 +96,8 @@ def resolve_device(device: str) -> torch.device:
 def check_config(config: TrainConfig) -> None:
     """Raise ValueError naming the bad field, its value and the valid choices."""
     choices = {"model": MODELS, "optimizer": OPTIMIZERS, "activation": ACTIVATIONS,
-               "init": INITS, "loss_scale": LOSS_SCALES, "embedding": EMBEDDINGS}
+               "init": INITS, "loss_scale": LOSS_SCALES, "embedding": EMBEDDINGS,
+               "precision": PRECISIONS}
     for name, allowed in choices.items():
         value = getattr(config, name)
         if value not in allowed:
@@ -175,6 +181,14 @@ def fit(config: TrainConfig, adata) -> FitResult:
     t0 = time.perf_counter()
     check_config(config)
     device = resolve_device(config.device)
+    X = training_matrix(adata)
+    train_idx, val_idx = split_for(config, adata)
+    with execution_settings(config, device):
+        return _fit(config, X, train_idx, val_idx, device, t0)
+
+
+def training_matrix(adata) -> np.ndarray:
+    """adata.X as a dense C-contiguous float32 [n, G] array, checked (2-D, finite, labelled)."""
     if "label" not in adata.obs:
         raise ValueError("adata.obs has no 'label' column; fit splits stratified by label.")
     X = _dense_float32(adata.X)
@@ -183,20 +197,53 @@ def fit(config: TrainConfig, adata) -> FitResult:
     if not np.isfinite(X).all():
         raise ValueError(f"adata.X has {int((~np.isfinite(X)).sum())} non-finite values; run "
                          "vae_core.data.preprocess (it fills missing cells) before training.")
+    return X
+
+
+def split_for(config: TrainConfig, adata) -> tuple[np.ndarray, np.ndarray]:
+    """The stratified (train_idx, val_idx) split of ``config`` (its seed and train_fraction)."""
     train_idx, val_idx = stratified_split(adata.obs["label"].to_numpy(), config.train_fraction,
                                           config.seed)
     n_train, bs = len(train_idx), int(config.batch_size)
     if n_train < bs:
         raise ValueError(f"the training part has {n_train} samples, fewer than batch_size={bs}; "
                          "use a smaller batch_size or a larger cohort.")
+    return train_idx, val_idx
+
+
+@contextlib.contextmanager
+def execution_settings(config: TrainConfig, device: torch.device):
+    """Apply ``n_threads`` and ``precision="tf32"`` (CUDA only) for a block; restore them after.
+
+    tf32 sets ``torch.set_float32_matmul_precision("high")`` on CUDA; on CPU it is a no-op
+    (CPU float32 products stay float32).
+    """
     old_threads = torch.get_num_threads()
+    old_prec = torch.get_float32_matmul_precision()
     if config.n_threads:
         torch.set_num_threads(int(config.n_threads))
+    if config.precision == "tf32" and device.type == "cuda":
+        torch.set_float32_matmul_precision("high")
     try:
-        return _fit(config, X, train_idx, val_idx, device, t0)
+        yield
     finally:
         if config.n_threads:
             torch.set_num_threads(old_threads)
+        torch.set_float32_matmul_precision(old_prec)
+
+
+def autocast_for(precision: str, device: torch.device):
+    """``torch.autocast(device.type, bfloat16)`` for ``precision="bf16"``, else a no-op context."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def output_as_float(out):
+    """The ModelOutput with every tensor field cast to float32 (bf16 forward -> fp32 loss)."""
+    return dataclasses.replace(out, **{f.name: getattr(out, f.name).float()
+                                       for f in dataclasses.fields(out)
+                                       if getattr(out, f.name) is not None})
 
 
 def _fit(config: TrainConfig, X: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
@@ -220,7 +267,9 @@ def _fit(config: TrainConfig, X: np.ndarray, train_idx: np.ndarray, val_idx: np.
     history: list[dict[str, float]] = []
     step, epoch, status, reason = 0, 0, "ok", ""
     best, wait, val_loss = math.inf, 0, math.nan
-    extra = {"steps_per_epoch": steps_per_epoch, "device": str(device), "n_train": n_train}
+    extra = {"steps_per_epoch": steps_per_epoch, "device": str(device), "n_train": n_train,
+             "precision": config.precision}
+    bf16 = config.precision == "bf16"
 
     for epoch in range(1, int(config.max_epochs) + 1):
         t_ep = time.perf_counter()
@@ -230,8 +279,13 @@ def _fit(config: TrainConfig, X: np.ndarray, train_idx: np.ndarray, val_idx: np.
         acc, names = None, []
         for i in range(steps_per_epoch):
             xb = batches[i]
-            out = model(xb, generator=noise_gen)
-            lo = model.loss(xb, out, n_train, step)
+            if bf16:
+                with autocast_for("bf16", device):
+                    out = model(xb, generator=noise_gen)
+                lo = model.loss(xb, output_as_float(out), n_train, step)
+            else:
+                out = model(xb, generator=noise_gen)
+                lo = model.loss(xb, out, n_train, step)
             opt.zero_grad(set_to_none=True)
             lo.loss.backward()
             opt.step()
@@ -311,3 +365,6 @@ def encode(model, X, *, mode: str = "sample", seed: int = 0,
     out: dict[str, np.ndarray | None] = {"z": None, "mu": None, "logvar": None, "logits": None}
     out.update({k: np.concatenate(v).astype(np.float32, copy=False) for k, v in parts.items()})
     return out
+
+
+from .stacked import fit_many  # noqa: F401  (re-export; stacked imports this module)

@@ -25,8 +25,10 @@ from .correlations import (
 )
 from .rmig import discretize, entropy, rmig, rmig_table
 from .study import (
+    FEATURE_ABSENT,
     RECOMMENDED,
     score_embedding,
+    features_note,
     score_runs,
     study_spec,
     table1,
@@ -35,6 +37,7 @@ from .study import (
 from .wsepin import sepin_table, wsepin
 
 __all__ = [
+    "FEATURE_ABSENT",
     "RECOMMENDED",
     "THRESHOLD",
     "count_disentangled",
@@ -43,6 +46,7 @@ __all__ = [
     "encoding_factors",
     "entropy",
     "feature_correlations",
+    "features_note",
     "gender_logit",
     "relaxed_categorical_moments",
     "rmig",

@@ -23,6 +23,10 @@ from .wsepin import sepin_table
 RECOMMENDED: dict[str, list] = {"lr": [1e-3], "init": ["kaiming_uniform"], "optimizer": ["adam"],
                                 "activation": ["tanh"]}
 
+#: Text of the tables and notes for a feature the cohort lacks (SPEC 2.5); its RMIG rows carry
+#: ``status`` "no_data".
+FEATURE_ABSENT = "feature absent"
+
 GAUSSIAN = "gaussian"
 RELAXED = "relaxed_categorical_moments"
 
@@ -42,6 +46,18 @@ def unavailable_features(obs: pd.DataFrame, features: Sequence[str] = DISENTANGL
         if f not in obs.columns or obs[f].isna().all():
             out.append(f)
     return out
+
+
+def features_note(obs: pd.DataFrame, features: Sequence[str] = DISENTANGLE_FEATURES) -> str:
+    """One line for notebook 05 and Table 1: which features are scored and which are absent
+    ("n/a: feature absent: age, gender"), or "" when every feature has data."""
+    absent = unavailable_features(obs, features)
+    if not absent:
+        return ""
+    present = [f for f in features if f not in absent]
+    return (f"n/a: {FEATURE_ABSENT}: {', '.join(absent)} (no data in this cohort; NaN "
+            f"correlations and RMIG, never counted as disentangled). Scored: "
+            f"{', '.join(present) if present else 'none'}.")
 
 
 def score_embedding(mu: np.ndarray, logvar: np.ndarray | None, obs: pd.DataFrame, *,
@@ -72,15 +88,22 @@ def score_embedding(mu: np.ndarray, logvar: np.ndarray | None, obs: pd.DataFrame
         g_mu, g_lv = relaxed_categorical_moments(logits, temperature=temperature, seed=seed)
         posterior = RELAXED
     sep = sepin_table(g_mu, g_lv, n_samples, seed)
-    present = [f for f in features if f in obs.columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)   # absent/constant features: NaN rows
-        rm = rmig_table(g_mu, g_lv, obs[present], n_samples, seed, n_bins=n_bins,
-                        strategy=strategy)
-    missing = [f for f in features if f not in present]
+    absent = set(unavailable_features(obs, features))
+    present = [f for f in features if f not in absent]
+    if present:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # constant features: NaN rows
+            rm = rmig_table(g_mu, g_lv, obs[present], n_samples, seed, n_bins=n_bins,
+                            strategy=strategy)
+    else:
+        rm = pd.DataFrame(columns=["feature", "rmig", "status"])
+    missing = [f for f in features if f in absent]
     if missing:
-        rm = pd.concat([rm, pd.DataFrame({"feature": missing, "rmig": np.nan,
-                                          "status": "no_data"})], ignore_index=True)
+        extra = pd.DataFrame({"feature": missing, "rmig": np.nan, "status": "no_data"})
+        rm = pd.concat([rm, extra], ignore_index=True) if len(rm) else extra
+        order = {f: i for i, f in enumerate(features)}
+        rm = rm.sort_values("feature", key=lambda c: c.map(order), kind="stable"
+                            ).reset_index(drop=True)
     return {"correlations": corr, "disentangled": disentangled_features(corr, threshold),
             "sepin": sep, "wsepin": float(sep.attrs["wsepin"]), "rmig": rm,
             "posterior": posterior}
@@ -100,17 +123,22 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
             ``functools.partial(grid.load_embedding, store)``); may raise or return None for a
             kind the model lacks (CAT has no logvar).
     Returns {"correlations", "scores", "rmig", "disentangled"} DataFrames with the columns of
-    tables.CORRELATIONS, DISENTANGLE_SCORES (+ ``posterior``, ``n_encoded``), RMIG (+ ``status``,
-    ``entropy``, ``factor_top1``, ``factor_top2``) and DISENTANGLED_FEATURES.
+    tables.CORRELATIONS, DISENTANGLE_SCORES (+ ``posterior``, ``n_encoded``,
+    ``features_absent``: ";"-joined features the cohort lacks), RMIG (+ ``status``: "ok", or
+    "no_data" for a feature the cohort lacks, ``entropy``, ``factor_top1``,
+    ``factor_top2``) and DISENTANGLED_FEATURES. Features the cohort lacks are computed as NaN,
+    never an error (SPEC 2.5).
     """
     corr_rows, score_rows, rmig_rows, dis_rows = [], [], [], []
+    absent = ";".join(unavailable_features(obs, features))
     recs = records.sort_values(["model", "latent_dim"], kind="stable")
     for _, r in recs.iterrows():
         model, dim = str(r["model"]), int(r["latent_dim"])
         if r.get("status", STATUS_OK) != STATUS_OK:
             score_rows.append({"model": model, "latent_dim": dim, "wsepin": np.nan,
                                "n_disentangled": np.nan, "status": STATUS_FAILED,
-                               "posterior": "", "n_encoded": np.nan})
+                               "posterior": "", "n_encoded": np.nan,
+                               "features_absent": absent})
             continue
         mu = load(r["key"], "mu")
         logvar = _maybe(load, r["key"], "logvar")
@@ -126,7 +154,8 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
         n_enc = int((np.abs(np.nan_to_num(c.to_numpy())) >= threshold).any(0).sum())
         score_rows.append({"model": model, "latent_dim": dim, "wsepin": res["wsepin"],
                            "n_disentangled": len(res["disentangled"]), "status": STATUS_OK,
-                           "posterior": res["posterior"], "n_encoded": n_enc})
+                           "posterior": res["posterior"], "n_encoded": n_enc,
+                           "features_absent": absent})
         rm = res["rmig"]
         for _, q in rm.iterrows():
             rmig_rows.append({"model": model, "latent_dim": dim, "feature": q["feature"],
@@ -148,7 +177,7 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
         "correlations": corr,
         "scores": pd.DataFrame(score_rows, columns=["model", "latent_dim", "wsepin",
                                                     "n_disentangled", "status", "posterior",
-                                                    "n_encoded"]),
+                                                    "n_encoded", "features_absent"]),
         "rmig": pd.DataFrame(rmig_rows, columns=["model", "latent_dim", "feature", "rmig",
                                                  "status", "entropy", "factor_top1",
                                                  "factor_top2"]),

@@ -14,8 +14,12 @@ Imports neither ``models`` nor ``train`` (SPEC layering); scanpy/lifelines load 
 
 from .clustering import leiden_ari, leiden_labels, umap_coordinates
 from .evaluate import (
+    AIC_REASON_COLUMN,
+    COVARIATES_COLUMN,
     METRIC_COLUMNS,
     REASON_COLUMN,
+    SURVIVAL_OFF,
+    TRAINING_FAILED,
     baseline_table,
     evaluate,
     evaluate_many,
@@ -30,11 +34,22 @@ from .summary import (
     per_model_summary,
     pick_fig2_pair,
 )
-from .survival import COVARIATES, CoxResult, cox_aic, cox_design, cox_fit
+from .survival import (
+    COVARIATES,
+    NO_SURVIVAL,
+    CoxResult,
+    available_covariates,
+    cox_aic,
+    cox_design,
+    cox_fit,
+    survival_reason,
+)
 from .units import active_units
 
 __all__ = [
-    "COVARIATES", "METRIC_COLUMNS", "REASON_COLUMN", "CoxResult", "active_units",
+    "AIC_REASON_COLUMN", "COVARIATES", "COVARIATES_COLUMN", "METRIC_COLUMNS", "NO_SURVIVAL",
+    "REASON_COLUMN", "SURVIVAL_OFF", "TRAINING_FAILED", "CoxResult", "active_units",
+    "available_covariates", "survival_reason",
     "baseline_table", "concordance", "concordance_rho", "cox_aic", "cox_design", "cox_fit",
     "evaluate", "evaluate_many", "evaluate_runs", "leiden_ari", "leiden_labels",
     "mean_ari_per_config", "pair_umap", "per_model_summary", "pick_fig2_pair", "runs_table",

@@ -21,17 +21,28 @@ import pandas as pd
 from ..keys import OBS, STATUS_OK
 from ..tables import RUNS_COLUMNS
 from .clustering import leiden_ari, umap_coordinates
-from .survival import COVARIATES, cox_fit
+from .survival import COVARIATES, available_covariates, covariates_note, cox_fit
 from .units import active_units
 
 log = logging.getLogger(__name__)
 
 #: Extra column of the run tables: why a downstream metric is NaN for an ok run ("" otherwise).
 REASON_COLUMN = "downstream_reason"
+#: Extra column of the run and baseline tables (contract with notebook 06 and the scorecard):
+#: "" where the AIC was computed, otherwise why it is NaN (e.g. ``survival.NO_SURVIVAL``,
+#: :data:`SURVIVAL_OFF`, :data:`TRAINING_FAILED`). Figures draw "n/a: <reason>".
+AIC_REASON_COLUMN = "aic_reason"
+#: Extra column of the run and baseline tables: the Cox covariates used (``covariates_note``:
+#: "age;gender;label", or "label (absent: age, gender)" when the cohort lacks some).
+COVARIATES_COLUMN = "covariates"
+#: ``aic_reason`` of a cohort evaluated with ``survival=False`` (notebook 04, GTEx side).
+SURVIVAL_OFF = "survival not evaluated for this cohort"
+#: ``aic_reason`` of a run whose training failed (no embedding, no AIC).
+TRAINING_FAILED = "training failed"
 #: Worker processes are used only with at least this many keys per worker (see evaluate_many).
 MIN_KEYS_PER_JOB = 12
 METRIC_COLUMNS: tuple[str, ...] = ("key", "ari", "n_clusters", "aic", "active_units",
-                                   REASON_COLUMN)
+                                   REASON_COLUMN, AIC_REASON_COLUMN, COVARIATES_COLUMN)
 
 
 def evaluate(
@@ -51,9 +62,15 @@ def evaluate(
 
     ``embedding`` float [n_samples, n_dims] in ``obs`` row order. ``survival=False`` (GTEx: no
     survival) leaves ``aic`` NaN. Never raises for a bad embedding: a metric that cannot be
-    computed is NaN and ``reason`` says why ("ari: ...; aic: ..."; "" when all is fine).
+    computed is NaN and ``reason`` says why ("ari: ...; aic: ..."; "" when all is fine);
+    ``aic_reason`` is the AIC's part alone ("" when computed; ``survival.NO_SURVIVAL`` for a
+    cohort without survival) and ``covariates`` the Cox covariates used (``covariates_note``).
     """
-    out: dict[str, Any] = {"ari": math.nan, "n_clusters": math.nan, "aic": math.nan, "reason": ""}
+    present, absent = available_covariates(obs, covariates)
+    out: dict[str, Any] = {"ari": math.nan, "n_clusters": math.nan, "aic": math.nan, "reason": "",
+                           AIC_REASON_COLUMN: SURVIVAL_OFF,
+                           COVARIATES_COLUMN: covariates_note(present, absent) if survival
+                           else ""}
     reasons = []
     try:
         out["ari"], out["n_clusters"] = leiden_ari(
@@ -65,9 +82,11 @@ def evaluate(
         try:
             res = cox_fit(embedding, obs, covariates, method=cox_method)
             out["aic"] = res.aic
+            out[AIC_REASON_COLUMN] = res.reason if not math.isfinite(res.aic) else ""
             if res.reason:
                 reasons.append(f"aic: {res.reason}")
         except ValueError as exc:
+            out[AIC_REASON_COLUMN] = str(exc)
             reasons.append(f"aic: {exc}")
     out["reason"] = "; ".join(reasons)
     return out
@@ -80,7 +99,9 @@ def _evaluate_key(key: str, load: Callable, load_mu: Callable | None, obs: pd.Da
         emb = load(key)
     except (KeyError, OSError, ValueError) as exc:
         row.update(ari=math.nan, n_clusters=math.nan, aic=math.nan,
-                   reason=f"embedding not loadable: {exc}")
+                   reason=f"embedding not loadable: {exc}",
+                   **{AIC_REASON_COLUMN: f"embedding not loadable: {exc}",
+                      COVARIATES_COLUMN: ""})
         return row
     row.update(evaluate(emb, obs, **kwargs))
     if load_mu is not None:
@@ -133,10 +154,13 @@ def evaluate_many(
 
 
 def runs_table(records: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
-    """Grid records with the downstream metrics filled in: ``RUNS_COLUMNS`` + ``downstream_reason``.
+    """Grid records with the downstream metrics filled in: ``RUNS_COLUMNS`` +
+    ``downstream_reason``, ``aic_reason``, ``covariates``.
 
     ``ari``, ``n_clusters``, ``aic`` come from ``metrics`` (NaN for failed runs); ``active_units``
     from the record (set at training) unless missing there and present in ``metrics``.
+    ``aic_reason`` is "" where the AIC was computed, the reason otherwise (failed training:
+    :data:`TRAINING_FAILED`).
     """
     rec = records.copy()
     if metrics is None or metrics.empty:
@@ -150,7 +174,13 @@ def runs_table(records: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     au_new = pd.to_numeric(idx.map(m["active_units"]), errors="coerce")
     rec["active_units"] = au_rec.where(np.isfinite(au_rec), au_new).astype(float)
     rec[REASON_COLUMN] = idx.map(m[REASON_COLUMN]).fillna("").astype(str)
-    return rec.reindex(columns=[*RUNS_COLUMNS, REASON_COLUMN])
+    why = idx.map(m[AIC_REASON_COLUMN]) if len(m) else pd.Series(np.nan, index=rec.index)
+    failed = rec["status"].ne(STATUS_OK) if "status" in rec else pd.Series(False, index=rec.index)
+    why = why.where(why.notna(), np.where(failed, TRAINING_FAILED, ""))
+    rec[AIC_REASON_COLUMN] = why.fillna("").astype(str)
+    rec[COVARIATES_COLUMN] = idx.map(m[COVARIATES_COLUMN]).fillna("").astype(str)
+    return rec.reindex(columns=[*RUNS_COLUMNS, REASON_COLUMN, AIC_REASON_COLUMN,
+                                COVARIATES_COLUMN])
 
 
 def evaluate_runs(
@@ -175,11 +205,18 @@ def evaluate_runs(
 def baseline_table(obs: pd.DataFrame, cohort: str = "tcga",
                    covariates: Sequence[str] = COVARIATES) -> pd.DataFrame:
     """Covariate-only Cox fit (Fig 3B dashed line): one row ``cohort, aic, n_params, n_samples,
-    n_events, reason`` (``tables.BASELINE_AIC``)."""
+    n_events, reason, aic_reason, covariates`` (``tables.BASELINE_AIC``).
+
+    Never raises for what a cohort lacks: without survival ``aic`` is NaN and ``aic_reason``
+    (= ``reason``) is ``survival.NO_SURVIVAL``; ``covariates`` names those used and absent.
+    """
     res = cox_fit(None, obs, covariates)
     return pd.DataFrame([{"cohort": cohort, "aic": res.aic, "n_params": res.n_params,
-                              "n_samples": res.n_samples, "n_events": res.n_events,
-                              "reason": res.reason}])
+                          "n_samples": res.n_samples, "n_events": res.n_events,
+                          "reason": res.reason,
+                          AIC_REASON_COLUMN: res.reason if not math.isfinite(res.aic) else "",
+                          COVARIATES_COLUMN: covariates_note(res.covariates,
+                                                             res.covariates_absent)}])
 
 
 def pair_umap(

@@ -17,6 +17,21 @@ def _ok(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.loc[runs["status"].eq(STATUS_OK)] if "status" in runs else runs
 
 
+def _aic_missing(runs: pd.DataFrame) -> str:
+    """"n/a: <aic_reason>" when no successful run has a finite AIC, else ""."""
+    ok = _ok(runs)
+    if not len(ok) or np.isfinite(pd.to_numeric(ok["aic"], errors="coerce")).any():
+        return ""
+    why = ok.get("aic_reason", pd.Series("", index=ok.index)).fillna("").astype(str)
+    why = why[why.str.strip() != ""]
+    return f"n/a: {why.value_counts().index[0]}" if len(why) else "n/a: no AIC"
+
+
+def _na_panel(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=11,
+            color="0.4", style="italic", wrap=True)
+
+
 def _model_colours(models) -> dict:
     import matplotlib.pyplot as plt
 
@@ -51,10 +66,14 @@ def loss_vs_metrics(runs: pd.DataFrame, baseline_aic: float = math.nan, quantile
     axes[1].set_xlabel("AIC (lower is better)")
     if np.isfinite(baseline_aic):
         axes[1].axvline(baseline_aic, color="crimson", ls="--", lw=1, label="covariates only")
+    na = _aic_missing(ok)
+    if na:
+        _na_panel(axes[1], na)
     for ax in axes:
         ax.set_ylabel("validation loss")
         ax.grid(alpha=0.3)
-    axes[1].legend(fontsize=7, loc="best")
+    if len(ok) and not na:
+        axes[1].legend(fontsize=7, loc="best")
     fig.suptitle(f"{model or 'all models'}: validation loss (<= {int(quantile * 100)}th "
                  "percentile) vs downstream metrics (cf. Fig 2A/B, S1-S5)", fontsize=10)
     fig.tight_layout()
@@ -110,6 +129,8 @@ def metric_by_model(runs: pd.DataFrame, metric: str = "ari", baseline: float = m
     if np.isfinite(baseline):
         ax.axhline(baseline, color="crimson", ls="--", lw=1, label="covariates only")
         ax.legend(fontsize=8)
+    if not models:
+        _na_panel(ax, (_aic_missing(runs) if metric == "aic" else "") or "no data")
     ax.set_ylabel(metric.upper())
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, axis="y")

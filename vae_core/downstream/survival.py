@@ -41,6 +41,11 @@ COVARIATES: tuple[str, ...] = (OBS.AGE, OBS.GENDER, OBS.LABEL)
 #: Residual-norm fraction below which a column counts as collinear with the columns before it.
 COLLINEAR_TOL = 1e-7
 COX_METHODS: tuple[str, ...] = ("numpy", "lifelines")
+#: ``CoxResult.reason`` when the cohort has no usable survival (os_time / os_event absent or
+#: entirely NA): the AIC is NaN and figures draw "n/a: <reason>" (SPEC 2.5, STYLE "Degrade").
+NO_SURVIVAL = "no survival data in this cohort"
+#: ``CoxResult.reason`` when survival exists but no sample has duration, event and covariates.
+NO_COMPLETE_ROWS = "no sample with complete survival and covariates"
 
 
 @dataclass
@@ -62,6 +67,8 @@ class CoxResult:
     n_iter: int = 0
     reason: str = ""
     method: str = "numpy"
+    covariates: list[str] = field(default_factory=list)
+    covariates_absent: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +81,8 @@ class CoxDesign:
     event: np.ndarray       # bool [n]
     n_dropped_rows: int
     dropped_columns: list[str]
+    covariates: list[str] = field(default_factory=list)
+    covariates_absent: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- design
@@ -133,6 +142,42 @@ def _independent_columns(Xc: np.ndarray, tol: float = COLLINEAR_TOL) -> np.ndarr
     return keep
 
 
+def _all_missing(series: pd.Series) -> bool:
+    if series.isna().all():
+        return True
+    if pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype,
+                                                                  pd.CategoricalDtype):
+        v = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        return not np.isfinite(v).any()
+    return False
+
+
+def survival_reason(obs: pd.DataFrame, *, duration: str = OBS.OS_TIME,
+                    event: str = OBS.OS_EVENT) -> str:
+    """Why ``obs`` cannot support a Cox fit: :data:`NO_SURVIVAL` when the duration or event
+    column is absent or entirely NA (a public export without survival), else ``""``."""
+    for c in (duration, event):
+        if c not in obs.columns or _all_missing(obs[c]):
+            return NO_SURVIVAL
+    return ""
+
+
+def available_covariates(obs: pd.DataFrame, covariates: Sequence[str] = COVARIATES
+                         ) -> tuple[list[str], list[str]]:
+    """Split ``covariates`` into (present, absent): absent = not an ``obs`` column or entirely
+    NA (e.g. a cohort without age or sex). The Cox model uses the present ones (SPEC 2.5)."""
+    present, absent = [], []
+    for c in covariates:
+        (absent if c not in obs.columns or _all_missing(obs[c]) else present).append(c)
+    return present, absent
+
+
+def covariates_note(present: Sequence[str], absent: Sequence[str]) -> str:
+    """One line for tables: ``"age;gender;label"`` or ``"label (absent: age, gender)"``."""
+    txt = ";".join(present) if present else "none"
+    return txt + (f" (absent: {', '.join(absent)})" if absent else "")
+
+
 def cox_design(
     embedding: np.ndarray | None,
     obs: pd.DataFrame,
@@ -144,11 +189,17 @@ def cox_design(
     """Design matrix of the paper's Cox model: covariates (one-hot) then embedding columns.
 
     Rows with a missing/negative duration, a missing event or a missing covariate are dropped;
-    constant and collinear columns are dropped (logged). Raises ``ValueError`` for a missing obs
-    column, a wrongly shaped or non-finite embedding, or an event column that is not 0/1.
+    constant and collinear columns are dropped (logged). A covariate absent from ``obs`` or
+    entirely NA (a cohort without age or sex) is left out and listed in
+    ``covariates_absent``. Raises ``ValueError`` for a missing duration/event column, a wrongly
+    shaped or non-finite embedding, or an event column that is not 0/1.
     """
     if not isinstance(obs, pd.DataFrame):
         raise TypeError(f"obs must be a pandas DataFrame (adata.obs); got {type(obs).__name__}.")
+    covariates, absent = available_covariates(obs, covariates)
+    if absent:
+        log.info("cox: covariate(s) %s absent or entirely NA in this cohort; left out",
+                 ", ".join(absent))
     need = [duration, event, *covariates]
     missing = [c for c in need if c not in obs.columns]
     if missing:
@@ -187,7 +238,7 @@ def cox_design(
         names += [f"z{j}" for j in range(emb.shape[1])]
     X = np.column_stack(blocks) if blocks else np.empty((int(ok.sum()), 0))
     dropped: list[str] = []
-    if X.shape[1]:
+    if X.shape[1] and X.shape[0]:
         Xc = X - X.mean(axis=0)
         sd = Xc.std(axis=0)
         const = sd <= 1e-12 * np.maximum(1.0, np.abs(X).max(axis=0))
@@ -204,7 +255,8 @@ def cox_design(
         X = X[:, keep]
         names = [nm for nm, k in zip(names, keep) if k]
     return CoxDesign(X=X, columns=names, time=t[ok], event=e[ok].astype(bool),
-                     n_dropped_rows=n_dropped, dropped_columns=dropped)
+                     n_dropped_rows=n_dropped, dropped_columns=dropped,
+                     covariates=list(covariates), covariates_absent=absent)
 
 
 # --------------------------------------------------------------------------- Efron solver
@@ -364,18 +416,34 @@ def cox_fit(
         ``"numpy"`` (exact Efron Newton-Raphson, fast) or ``"lifelines"`` (the reference).
 
     AIC = 2k - 2 log L (paper eq. 8), ``k`` = number of design columns after dropping constant
-    and collinear ones, ``L`` the maximised Efron partial likelihood. A fit that cannot be done
-    (no events) or does not converge returns ``aic=NaN`` with ``reason`` set; bad input (missing
-    columns, non-finite embedding) raises ``ValueError``.
+    and collinear ones, ``L`` the maximised Efron partial likelihood. A cohort without survival
+    (``os_time``/``os_event`` absent or all NA) returns ``aic=NaN`` with ``reason`` =
+    :data:`NO_SURVIVAL`; covariates absent from the cohort are left out (``covariates`` lists
+    those used, ``covariates_absent`` the others). A fit that cannot be done (no complete
+    sample, no events) or does not converge returns ``aic=NaN`` with ``reason`` set; bad input
+    (wrongly shaped or non-finite embedding, event not 0/1) raises ``ValueError``.
     """
     if method not in COX_METHODS:
         raise ValueError(f"unknown Cox method {method!r}; valid methods are {list(COX_METHODS)}.")
+    if not isinstance(obs, pd.DataFrame):
+        raise TypeError(f"obs must be a pandas DataFrame (adata.obs); got {type(obs).__name__}.")
+    present, absent = available_covariates(obs, covariates)
+    no_surv = survival_reason(obs)
+    if no_surv:
+        _check_embedding(embedding, len(obs))
+        return CoxResult(aic=math.nan, log_likelihood=math.nan, n_params=0, n_samples=0,
+                         n_events=0, n_dropped_rows=len(obs), reason=no_surv, method=method,
+                         covariates=present, covariates_absent=absent)
     design = cox_design(embedding, obs, covariates)
     n, k = design.X.shape
     n_events = int(design.event.sum())
     base = {"n_params": k, "n_samples": n, "n_events": n_events,
             "n_dropped_rows": design.n_dropped_rows,
-            "dropped_columns": design.dropped_columns, "method": method}
+            "dropped_columns": design.dropped_columns, "method": method,
+            "covariates": design.covariates, "covariates_absent": design.covariates_absent}
+    if n == 0:
+        return CoxResult(aic=math.nan, log_likelihood=math.nan, converged=False,
+                         reason=NO_COMPLETE_ROWS, **base)
     if n_events == 0:
         return CoxResult(aic=math.nan, log_likelihood=math.nan, converged=False,
                          reason=f"no events among the {n} samples with complete data", **base)
@@ -405,7 +473,7 @@ def cox_aic(
     """AIC of a Cox PH model on overall survival: covariates plus ``embedding`` (SPEC 6, eq. 8).
 
     ``embedding`` float [n_samples, n_dims] in ``obs`` row order, or ``None`` for the covariate-only
-    baseline. Returns NaN (with a logged reason) when the fit does not converge; see ``cox_fit``
-    for the diagnostics.
+    baseline. Returns NaN when the cohort has no survival data or the fit does not converge; see
+    ``cox_fit`` for the reason and diagnostics.
     """
     return cox_fit(embedding, obs, covariates, method=method).aic

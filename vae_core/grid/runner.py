@@ -1,20 +1,34 @@
 """Running a grid: ``run(configs, adata, store, executor="local"|"ray")`` (SPEC 5).
 
-Every executor trains through the same function (``train_one``: ``train.fit`` then
-``train.encode`` on the whole cohort), and only the driver process writes to the store, as results
-arrive, so resume and the store format are identical whatever ran the trainings.
+Every executor trains through the same functions (``train_one``: ``train.fit`` then
+``train.encode`` on the whole cohort; ``train_stack``: ``train.fit_many`` on a stack of
+compatible configurations, then the same encoding and record per member), and only the driver
+process writes to the store, as results arrive, so resume and the store format are identical
+whatever ran the trainings.
 
 ``local`` with ``n_workers=None`` runs one worker process per usable CPU, one torch thread each
-(``n_workers=1``: in this process). Measured on the 2-core development machine at the quick
-profile's size (``python -m vae_core.bench grid --n-trainings 36``: 2500 x 500 cohort, 36
-trainings of the quick grid, all six models): two one-thread processes trained 37.1
-trainings/min, one process with two torch threads 28.5/min, a local Ray with two one-CPU tasks
-27.8/min (its start-up included). At batch 64 and a few hundred to a few thousand genes a matmul is
-too small for intra-op threading to pay for its synchronisation (two threads made one training
-only 1.4x faster), whereas independent trainings share nothing but the cohort (copied once per
-worker) and scale almost linearly. With 12 trainings the start-up of the worker processes (~5 s)
-is not amortised and the two-thread process wins (24.0 vs 17.8/min): for a handful of trainings
-pass ``n_workers=1``.
+(``n_workers=1``: in this process). The pool is joblib's loky (STYLE "joblib / loky"): its
+workers start a fresh interpreter that does **not** re-execute the caller's script, so
+``grid.run`` works from a plain script without an ``if __name__ == "__main__":`` guard; a worker
+that dies (killed for memory, a crash in native code, one that cannot import) makes ``run``
+raise ``RuntimeError`` within seconds, never hang. The cohort goes to each worker once, as the
+arguments of the worker's initializer (never with a task); at most ``2 * n_workers`` tasks are
+in flight; an exception in the driver cancels the queued tasks and stops the workers.
+Measured on the 2-core development machine at the quick profile's size
+(``python -m vae_core.bench grid --n-trainings 36``: 2500 x 500 cohort, 36 trainings of the
+quick grid, all six models): two one-thread processes trained 37.1 trainings/min, one process
+with two torch threads 28.5/min, a local Ray with two one-CPU tasks 27.8/min (its start-up
+included). At batch 64 and a few hundred to a few thousand genes a matmul is too small for
+intra-op threading to pay for its synchronisation, whereas independent trainings share nothing
+but the cohort and scale almost linearly. With a handful of trainings the start-up of the worker
+processes (a few seconds each: torch's import) is not amortised: pass ``n_workers=1``.
+
+Stacks (issue 15, SPEC 9): ``stack_size > 1`` groups compatible configurations (same model,
+latent_dim, activation, optimizer and every other non-axis TrainConfig field: they differ only
+in lr, init, seed and repeat) into stacks of at most ``stack_size``, formed from the to-do list
+after the stored keys are removed (a resumed stack trains only its missing members); each stack
+is one task, trained as one batched model by ``train.fit_many``. That is a GPU lever: on CPU
+stacking gained nothing (0.82-1.03x), so ``default_stack_size`` is 1 there.
 
 Reproducibility: torch's results depend on its thread count (float summation order), and on the
 chaotic runs of a large learning rate that changes a run completely (measured: CAT-VAE, lr 0.1,
@@ -31,37 +45,36 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import train as _train
+from ..downstream.units import active_units
 from ..keys import OBS, STATUS_FAILED, STATUS_OK
-from ..train import TrainConfig
+from ..train import FitResult, TrainConfig
 from . import store as _store
 from .spec import config_key
+
+__all__ = [
+    "EXECUTORS", "ON_ERROR", "STACK_VARYING", "active_units", "cohort_arrays",
+    "default_local_workers", "default_stack_size", "run", "stack_key", "stacks", "train_one",
+    "train_stack", "usable_cpus",
+]
 
 EXECUTORS: tuple[str, ...] = ("local", "ray")
 ON_ERROR: tuple[str, ...] = ("raise", "record")
 
+#: TrainConfig fields in which the members of one stack may differ (each member keeps its own
+#: learning rate, initialisation, seed and repeat); every other field is shared by a stack.
+STACK_VARYING: tuple[str, ...] = ("lr", "init", "seed", "repeat")
 
-def active_units(mu: np.ndarray, threshold: float = 0.01) -> int:
-    """Number of latent dims whose posterior mean varies over samples: Var_x(mu_j) > threshold.
-
-    Burda et al. 2016 (IWAE), section 5.2. Uses ``vae_core.downstream.active_units`` when that
-    module provides it (same definition), so there is one implementation in the package.
-    """
-    try:
-        from ..downstream import active_units as _au  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - downstream absent or broken: the same definition here
-        _au = None
-    if _au is not None:
-        try:
-            return int(_au(mu, threshold=threshold))
-        except NotImplementedError:
-            pass
-    return int(np.sum(np.var(np.asarray(mu, dtype=np.float64), axis=0) > threshold))
+#: Stack size ``default_stack_size`` picks on a CUDA device (a starting point: tune it with
+#: ``python -m vae_core.bench stack --device cuda``).
+CUDA_STACK_SIZE = 16
 
 
 def cohort_arrays(adata) -> tuple[np.ndarray, np.ndarray]:
@@ -95,6 +108,99 @@ def _finite(a: np.ndarray | None) -> bool:
     return a is None or bool(np.all(np.isfinite(a)))
 
 
+# --------------------------------------------------------------------------- stacks
+
+def default_stack_size(device: str = "auto") -> int:
+    """Trainings per stack for ``grid.run(stack_size=None)`` on ``device`` (SPEC 9, issue 15).
+
+    ``device``: "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or a ``torch.device``.
+    1 on CPU (stacking measured 0.82-1.03x there: one training per worker stays fastest);
+    ``CUDA_STACK_SIZE`` (16) on CUDA, where one training leaves the GPU nearly idle.
+    """
+    dev = _train.resolve_device(str(device))
+    return CUDA_STACK_SIZE if dev.type == "cuda" else 1
+
+
+def stack_key(config: TrainConfig) -> tuple:
+    """What a stack shares: every TrainConfig field but ``STACK_VARYING`` (lr, init, seed, repeat)."""
+    return tuple((f, v) for f, v in config.to_dict().items() if f not in STACK_VARYING)
+
+
+def stacks(configs: Sequence[TrainConfig], stack_size: int) -> list[list[TrainConfig]]:
+    """Group ``configs`` into stacks of at most ``stack_size`` compatible configurations.
+
+    Compatible = equal ``stack_key`` (same model, latent_dim, activation, optimizer and other
+    fixed fields). Stacks come in the order of their first configuration in ``configs``, members
+    in input order; a group of n configurations gives ceil(n / stack_size) stacks, all full but
+    the last. ``stack_size=1`` gives one stack per configuration, in input order.
+    """
+    size = int(stack_size)
+    if size < 1:
+        raise ValueError(f"stack_size must be >= 1, got {stack_size!r}.")
+    if size == 1:
+        return [[c] for c in configs]
+    groups: dict[tuple, list[tuple[int, TrainConfig]]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(stack_key(c), []).append((i, c))
+    out = [members[j:j + size] for members in groups.values()
+           for j in range(0, len(members), size)]
+    out.sort(key=lambda s: s[0][0])
+    return [[c for _, c in s] for s in out]
+
+
+# --------------------------------------------------------------------------- one task
+
+def _threaded(config: TrainConfig, threads: int | None) -> TrainConfig:
+    """Config as trained: a config's own ``n_threads`` wins; sets torch's thread count."""
+    threads = config.n_threads or threads
+    if not threads:
+        return config
+    import torch
+
+    torch.set_num_threads(int(threads))
+    return dataclasses.replace(config, n_threads=int(threads))
+
+
+def _error_payload(key: str, exc: BaseException) -> dict[str, Any]:
+    return {"key": key, "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc()}
+
+
+def _payload(config: TrainConfig, cfg: TrainConfig, result: FitResult, X: np.ndarray,
+             keep: Sequence[str], cohort: str, fit_seconds: float) -> dict[str, Any]:
+    """Encode a finished fit and build the driver's payload: the one record/encode code path.
+
+    ``config`` is the configuration as given (its key), ``cfg`` the one trained (threads set);
+    ``fit_seconds`` the training time charged to this configuration (a stack's time divided by
+    its members); the encoding time is added.
+    """
+    key = config_key(config)
+    t0 = time.perf_counter()
+    try:
+        status, reason = result.status, result.reason or ""
+        arrays: dict[str, np.ndarray] = {}
+        active = math.nan
+        if status == STATUS_OK:
+            emb = _train.encode(result.model, X, mode=cfg.embedding, seed=cfg.seed)
+            wanted = {k: emb.get(k) for k in keep if emb.get(k) is not None}
+            bad = [k for k in ("mu", *wanted) if not _finite(emb.get(k))]
+            if bad:
+                status, reason = STATUS_FAILED, f"non-finite embedding ({', '.join(sorted(set(bad)))})"
+            else:
+                arrays = {k: np.asarray(v, dtype=np.float32) for k, v in wanted.items()}
+                active = active_units(emb["mu"])
+    except Exception as exc:  # noqa: BLE001 - reported to the driver, which decides
+        return _error_payload(key, exc)
+    record = cfg.to_dict()
+    record.update(
+        key=key, cohort=cohort, status=status, epochs=int(result.epochs or 0),
+        val_loss=_num(result.val_loss), best_val_loss=_num(result.best_val_loss),
+        wall_time=fit_seconds + time.perf_counter() - t0, reason=reason, ari=math.nan,
+        n_clusters=math.nan, aic=math.nan, active_units=active,
+    )
+    return {"key": key, "record": record, "arrays": arrays, "history": list(result.history)}
+
+
 def train_one(
     config: TrainConfig,
     X: np.ndarray,
@@ -109,41 +215,51 @@ def train_one(
     notebooks 03/04 fill them); ``arrays`` the kept embeddings of all samples (float32 [n, d]);
     an exception inside fit/encode is caught and returned as ``{"error": text}``.
     """
-    import torch
-
-    threads = config.n_threads or threads  # a config's own n_threads wins
-    cfg = config
-    if threads:
-        torch.set_num_threads(int(threads))
-        cfg = dataclasses.replace(config, n_threads=int(threads))
     key = config_key(config)
     t0 = time.perf_counter()
     try:
-        adata = _slim_adata(X, labels)
-        result = _train.fit(cfg, adata)
-        status, reason = result.status, result.reason or ""
-        arrays: dict[str, np.ndarray] = {}
-        active = math.nan
-        if status == STATUS_OK:
-            emb = _train.encode(result.model, X, mode=cfg.embedding, seed=cfg.seed)
-            wanted = {k: emb.get(k) for k in keep if emb.get(k) is not None}
-            bad = [k for k in ("mu", *wanted) if not _finite(emb.get(k))]
-            if bad:
-                status, reason = STATUS_FAILED, f"non-finite embedding ({', '.join(sorted(set(bad)))})"
-            else:
-                arrays = {k: np.asarray(v, dtype=np.float32) for k, v in wanted.items()}
-                active = active_units(emb["mu"])
+        cfg = _threaded(config, threads)
+        result = _train.fit(cfg, _slim_adata(X, labels))
     except Exception as exc:  # noqa: BLE001 - reported to the driver, which decides
-        return {"key": key, "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc()}
-    record = cfg.to_dict()
-    record.update(
-        key=key, cohort=cohort, status=status, epochs=int(result.epochs or 0),
-        val_loss=_num(result.val_loss), best_val_loss=_num(result.best_val_loss),
-        wall_time=time.perf_counter() - t0, reason=reason, ari=math.nan, n_clusters=math.nan,
-        aic=math.nan, active_units=active,
-    )
-    return {"key": key, "record": record, "arrays": arrays, "history": list(result.history)}
+        return _error_payload(key, exc)
+    return _payload(config, cfg, result, X, keep, cohort, time.perf_counter() - t0)
+
+
+def train_stack(
+    configs: Sequence[TrainConfig],
+    X: np.ndarray,
+    labels: np.ndarray,
+    keep: Sequence[str],
+    cohort: str,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """Train a stack (``stacks``) together with ``train.fit_many``: one payload per member.
+
+    Payloads are those of ``train_one`` (same records, arrays, history), in input order; a
+    member's ``wall_time`` is the stack's training time divided by its size plus its own
+    encoding. An exception inside ``fit_many`` becomes an error payload for every member.
+    """
+    keys = [config_key(c) for c in configs]
+    t0 = time.perf_counter()
+    try:
+        trained = [_threaded(c, threads) for c in configs]
+        results = _train.fit_many(trained, _slim_adata(X, labels), device=trained[0].device,
+                                  stack_size=len(trained))
+        if len(results) != len(trained):
+            raise RuntimeError(f"fit_many returned {len(results)} results for "
+                               f"{len(trained)} configurations")
+    except Exception as exc:  # noqa: BLE001 - reported to the driver, which decides
+        return [_error_payload(k, exc) for k in keys]
+    share = (time.perf_counter() - t0) / len(trained)
+    return [_payload(c, cfg, res, X, keep, cohort, share)
+            for c, cfg, res in zip(configs, trained, results)]
+
+
+def _train_task(stack: Sequence[TrainConfig], stacked: bool, X: np.ndarray, labels: np.ndarray,
+                keep: Sequence[str], cohort: str, threads: int | None) -> list[dict[str, Any]]:
+    if stacked:
+        return train_stack(stack, X, labels, keep, cohort, threads)
+    return [train_one(c, X, labels, keep, cohort, threads) for c in stack]
 
 
 # --------------------------------------------------------------------------- local executor
@@ -152,14 +268,17 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(X: np.ndarray, labels: np.ndarray, threads: int) -> None:
+    """Loky initializer: the cohort arrives here, once per worker process."""
     import torch
 
     torch.set_num_threads(threads)
     _WORKER.update(X=X, labels=labels, threads=threads)
 
 
-def _worker_train(config: TrainConfig, keep: Sequence[str], cohort: str) -> dict[str, Any]:
-    return train_one(config, _WORKER["X"], _WORKER["labels"], keep, cohort, _WORKER["threads"])
+def _worker_task(stack: Sequence[TrainConfig], stacked: bool, keep: Sequence[str],
+                 cohort: str) -> list[dict[str, Any]]:
+    return _train_task(stack, stacked, _WORKER["X"], _WORKER["labels"], keep, cohort,
+                       _WORKER["threads"])
 
 
 def usable_cpus() -> int:
@@ -175,46 +294,71 @@ def default_local_workers() -> int:
     return usable_cpus()
 
 
-def _iter_local(todo, X, labels, keep, cohort, n_workers) -> Iterator[dict[str, Any]]:
-    if n_workers <= 1 or len(todo) <= 1:
-        threads = 1  # one thread per training: same numbers as the process and ray executors
+def _pool_broken(exc: BaseException, in_flight: list[str]) -> RuntimeError:
+    shown = ", ".join(in_flight[:4]) + (" ..." if len(in_flight) > 4 else "")
+    return RuntimeError(
+        "grid: a worker process of the local executor died before returning its result "
+        f"(keys in flight: {shown or 'none'}). Loky says: {exc}\n"
+        "Usual causes: the machine ran out of memory (fewer workers: n_workers=1 or 2), a crash "
+        "in native code, or a worker that cannot import vae_core (run from the project's "
+        "environment). Finished trainings are stored: fix the cause and run again to resume; "
+        "n_workers=1 trains in this process, where the error shows in full."
+    )
+
+
+def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
+                labels: np.ndarray, keep: Sequence[str], cohort: str,
+                n_workers: int) -> Iterator[dict[str, Any]]:
+    if n_workers <= 1 or len(tasks) <= 1:
         import torch
 
         old = torch.get_num_threads()
         try:
-            for cfg in todo:
-                yield train_one(cfg, X, labels, keep, cohort, threads)
+            for stack in tasks:  # one thread per training: same numbers as the pool and ray
+                yield from _train_task(stack, stacked, X, labels, keep, cohort, 1)
         finally:
             torch.set_num_threads(old)
         return
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from joblib.externals.loky import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(
-        max_workers=min(n_workers, len(todo)), mp_context=mp.get_context("spawn"),
-        initializer=_init_worker, initargs=(X, labels, 1),
-    )
+    workers = min(n_workers, len(tasks))
+    one = {v: "1" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                               initargs=(X, labels, 1), env=one)
+    queue = list(tasks)
+    pending: dict[Future, list[str]] = {}
+    clean = False
     try:
-        queue = list(todo)
-        pending = set()
         while queue or pending:
-            while queue and len(pending) < 2 * n_workers:  # bounded: results are not hoarded
-                pending.add(pool.submit(_worker_train, queue.pop(0), tuple(keep), cohort))
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            while queue and len(pending) < 2 * workers:  # bounded: results are not hoarded
+                stack = queue.pop(0)
+                fut = pool.submit(_worker_task, stack, stacked, tuple(keep), cohort)
+                pending[fut] = [config_key(c) for c in stack]
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
-                yield fut.result()
+                keys = pending.pop(fut)
+                try:
+                    payloads = fut.result()
+                except BrokenProcessPool as exc:
+                    in_flight = keys + [k for ks in pending.values() for k in ks]
+                    raise _pool_broken(exc, in_flight) from exc
+                yield from payloads
+        clean = True
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for fut in pending:
+            fut.cancel()
+        pool.shutdown(wait=clean, kill_workers=not clean)
 
 
 # --------------------------------------------------------------------------- ray executor
 
-def _ray_train(X, labels, config, keep, cohort, threads):
-    return train_one(config, X, labels, keep, cohort, threads)
+def _ray_train(X, labels, stack, stacked, keep, cohort, threads):
+    return _train_task(stack, stacked, X, labels, keep, cohort, threads)
 
 
-def _iter_ray(todo, X, labels, keep, cohort, *, n_workers, ray_address, gpu_fraction,
-              cpus_per_task, max_retries, runtime_env) -> Iterator[dict[str, Any]]:
+def _iter_ray(tasks: list[list[TrainConfig]], stacked: bool, X, labels, keep, cohort, *,
+              n_workers, ray_address, gpu_fraction, cpus_per_task, max_retries,
+              runtime_env) -> Iterator[dict[str, Any]]:
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - ray is an optional extra
@@ -234,7 +378,12 @@ def _iter_ray(todo, X, labels, keep, cohort, *, n_workers, ray_address, gpu_frac
     try:
         resources = ray.cluster_resources()
         n_gpu = float(resources.get("GPU", 0.0))
-        num_gpus = (0.1 if gpu_fraction is None else float(gpu_fraction)) if n_gpu > 0 else 0.0
+        if n_gpu <= 0:
+            num_gpus = 0.0
+        elif stacked:
+            num_gpus = 1.0  # a stack is sized to fill a whole GPU
+        else:
+            num_gpus = 0.1 if gpu_fraction is None else float(gpu_fraction)
         task = ray.remote(_ray_train).options(
             num_cpus=cpus_per_task, num_gpus=num_gpus, max_retries=max_retries,
             retry_exceptions=False,
@@ -244,21 +393,23 @@ def _iter_ray(todo, X, labels, keep, cohort, *, n_workers, ray_address, gpu_frac
         if num_gpus:
             slots = min(slots, n_gpu / num_gpus)
         max_in_flight = max(2, int(2 * slots))
-        queue = list(todo)
-        pending: dict[Any, TrainConfig] = {}
+        queue = list(tasks)
+        pending: dict[Any, list[TrainConfig]] = {}
         while queue or pending:
             while queue and len(pending) < max_in_flight:
-                cfg = queue.pop(0)
-                ref = task.remote(x_ref, labels_ref, cfg, tuple(keep), cohort, int(cpus_per_task))
-                pending[ref] = cfg
+                stack = queue.pop(0)
+                ref = task.remote(x_ref, labels_ref, stack, stacked, tuple(keep), cohort,
+                                  int(cpus_per_task))
+                pending[ref] = stack
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                cfg = pending.pop(ref)
+                stack = pending.pop(ref)
                 try:
-                    yield ray.get(ref)
+                    payloads = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # worker lost after max_retries
-                    yield {"key": config_key(cfg), "error": f"{type(exc).__name__}: {exc}",
-                           "traceback": str(exc)}
+                    payloads = [{"key": config_key(c), "error": f"{type(exc).__name__}: {exc}",
+                                 "traceback": str(exc)} for c in stack]
+                yield from payloads
     finally:
         if started:
             ray.shutdown()
@@ -275,6 +426,16 @@ def _failure_record(cfg: TrainConfig, cohort: str, reason: str) -> dict[str, Any
     return rec
 
 
+def _resolve_stack_size(stack_size: int | None, todo: Sequence[TrainConfig]) -> int:
+    if stack_size is None:
+        return default_stack_size(todo[0].device) if todo else 1
+    if isinstance(stack_size, bool) or not isinstance(stack_size, (int, np.integer)) \
+            or int(stack_size) < 1:
+        raise ValueError(f"stack_size must be an integer >= 1 or None (chosen for the device), "
+                         f"got {stack_size!r}.")
+    return int(stack_size)
+
+
 def run(
     configs: Sequence[TrainConfig],
     adata,
@@ -284,6 +445,7 @@ def run(
     cohort: str = "tcga",
     keep: Sequence[str] = ("z",),
     n_workers: int | None = None,
+    stack_size: int | None = None,
     ray_address: str | None = None,
     progress: bool = True,
     on_error: str = "raise",
@@ -300,29 +462,40 @@ def run(
         From ``grid.expand`` (duplicate keys are trained once).
     adata
         Preprocessed cohort: ``X`` float32 z-scored [n_samples, n_genes], ``obs["label"]``. Workers
-        receive only ``X`` and the labels.
+        receive only ``X`` and the labels (once per worker process, not per training).
     store
         Store folder (``paths.store_dir(profile, cohort, base_dir)``); created if missing. Keys
         already recorded there are skipped (resume). A store is tied to one cohort (fingerprint).
     executor
-        ``"local"``: ``n_workers`` processes (None: one per core; 1: this process); every
-        training uses one torch thread unless its config sets ``n_threads``. ``"ray"``: joins the cluster at ``ray_address`` (``"auto"``,
-        ``"ray://host:10001"``) or starts a local Ray with ``n_workers`` CPUs; one task per
-        training requesting ``cpus_per_task`` CPUs and, when the cluster has GPUs,
-        ``gpu_fraction`` of one (default 0.1: ten small models share a GPU); tasks whose worker
-        dies are retried ``max_retries`` times; the cohort is put in the object store once.
+        ``"local"``: ``n_workers`` loky worker processes (None: one per core, or this process
+        alone when stacks train on a CUDA device; 1: this process); works from a plain script
+        without a ``__main__`` guard; a worker that dies raises ``RuntimeError`` here within
+        seconds. Every training uses one torch thread unless its config sets ``n_threads``.
+        ``"ray"``: joins the cluster at ``ray_address`` (``"auto"``, ``"ray://host:10001"``) or
+        starts a local Ray with ``n_workers`` CPUs; one task per training (per stack when
+        ``stack_size > 1``) requesting ``cpus_per_task`` CPUs and, when the cluster has GPUs,
+        ``gpu_fraction`` of one (default 0.1: ten small models share a GPU; a stack takes a
+        whole GPU); tasks whose worker dies are retried ``max_retries`` times; the cohort is put
+        in the object store once.
     cohort
         Name written in each record's ``cohort`` column.
     keep
         Embedding kinds to store per successful training: any of "z", "mu", "logvar", "logits"
         (float16 files; failed runs store none).
+    stack_size
+        Trainings per stacked model (issue 15, SPEC 9). None: ``default_stack_size(device)`` of
+        the configurations' ``device`` (1 on CPU, 16 on CUDA). With ``stack_size > 1``
+        compatible configurations (differing only in lr, init, seed and repeat) are grouped into
+        stacks of at most ``stack_size`` from the keys still to train, and each stack is one
+        task trained by ``train.fit_many``; records, store, keys and resume are those of
+        ``stack_size=1`` (a record's ``wall_time`` is then its share of the stack's time).
     progress
         Show a tqdm bar: done/total (stored before included), failures so far, ETA.
     on_error
-        An exception inside ``fit``/``encode`` (a bug, not a diverging run: those come back as
-        ``status="failed"`` from ``fit``) or a worker lost for good: ``"raise"`` stops the grid
-        (finished records stay stored), ``"record"`` stores a failed record whose reason starts
-        with ``"error:"``.
+        An exception inside ``fit``/``fit_many``/``encode`` (a bug, not a diverging run: those
+        come back as ``status="failed"``) or a Ray worker lost for good: ``"raise"`` stops the
+        grid (finished records stay stored, queued tasks are cancelled), ``"record"`` stores a
+        failed record whose reason starts with ``"error:"``. A dead local worker always raises.
 
     Returns
     -------
@@ -345,6 +518,8 @@ def run(
     for c in configs:
         if not isinstance(c, TrainConfig):
             raise TypeError(f"grid.run takes TrainConfig objects (grid.expand), got {c!r}.")
+    if stack_size is not None:
+        _resolve_stack_size(stack_size, configs)  # a bad value fails before anything else
     keys = [config_key(c) for c in configs]
     unique: dict[str, TrainConfig] = {}
     for k, c in zip(keys, configs):
@@ -360,12 +535,23 @@ def run(
     todo = [c for k, c in unique.items() if k not in done]
     n_failed = sum(1 for k in unique if k in done
                    and (_store.read_record(store, k) or {}).get("status") == STATUS_FAILED)
+    size = _resolve_stack_size(stack_size, todo)
+    stacked = size > 1
+    if stacked and not hasattr(_train, "fit_many"):  # pragma: no cover - issue 15 A not landed
+        raise NotImplementedError("stack_size > 1 needs vae_core.train.fit_many (issue 15); "
+                                  "pass stack_size=1.")
+    tasks = stacks(todo, size)  # from the to-do list: a resumed stack trains its missing members
 
     if executor == "local":
-        workers = default_local_workers() if n_workers is None else int(n_workers)
-        results = _iter_local(todo, X, labels, keep, cohort, workers)
+        if n_workers is not None:
+            workers = int(n_workers)
+        elif stacked and todo and _train.resolve_device(todo[0].device).type == "cuda":
+            workers = 1  # stacks fill the device from this process
+        else:
+            workers = default_local_workers()
+        results = _iter_local(tasks, stacked, X, labels, keep, cohort, workers)
     else:
-        results = _iter_ray(todo, X, labels, keep, cohort, n_workers=n_workers,
+        results = _iter_ray(tasks, stacked, X, labels, keep, cohort, n_workers=n_workers,
                             ray_address=ray_address, gpu_fraction=gpu_fraction,
                             cpus_per_task=int(cpus_per_task), max_retries=int(max_retries),
                             runtime_env=runtime_env)

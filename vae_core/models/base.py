@@ -140,10 +140,15 @@ def gaussian_log_density(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
 
 
 def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None,
-                   n: int | None = None) -> Tensor:
-    """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I); ``n`` samples on a leading axis if given."""
-    shape = mu.shape if n is None else (n, *mu.shape)
-    eps = torch.randn(shape, dtype=mu.dtype, device=mu.device, generator=generator)
+                   n: int | None = None, eps: Tensor | None = None) -> Tensor:
+    """z = mu + exp(logvar / 2) * eps, eps ~ N(0, I); ``n`` samples on a leading axis if given.
+
+    ``eps`` (shape ``mu.shape`` or ``(n, *mu.shape)``) replaces the draw when given: the stacked
+    trainer draws each member's noise with its own generator outside ``vmap`` and passes it in.
+    """
+    if eps is None:
+        shape = mu.shape if n is None else (n, *mu.shape)
+        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device, generator=generator)
     return mu + torch.exp(0.5 * logvar) * eps
 
 
@@ -184,9 +189,26 @@ class VAE(nn.Module):
         mu, logvar = self.encoder(x).chunk(2, dim=-1)
         return mu, logvar
 
-    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> ModelOutput:
+    def noise_shape(self, batch: int) -> tuple[int, ...]:
+        """Shape of the noise one forward pass on ``batch`` samples draws ([B, d]; IWAE [K, B, d])."""
+        return (int(batch), self.latent_dim)
+
+    def draw_noise(self, batch: int, generator: torch.Generator | None = None, *,
+                   dtype: torch.dtype = torch.float32,
+                   device: torch.device | str | None = None) -> Tensor:
+        """The noise ``forward`` would draw from ``generator`` for ``batch`` samples (same numbers).
+
+        Gaussian models: eps ~ N(0, I) of :meth:`noise_shape` (``torch.randn``); CAT-VAE overrides
+        it with the Exponential(1) draws of its Gumbel noise. Pass the result as ``noise=``.
+        """
+        return torch.randn(self.noise_shape(batch), dtype=dtype, device=device,
+                           generator=generator)
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None,
+                noise: Tensor | None = None) -> ModelOutput:
+        """x [B, G] -> ModelOutput; ``noise`` (from :meth:`draw_noise`) replaces the draw."""
         mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar, generator)
+        z = reparameterize(mu, logvar, generator, eps=noise)
         return ModelOutput(recon=self.decoder(z), z=z, mu=mu, logvar=logvar)
 
     # -- loss helpers ----------------------------------------------------------------------

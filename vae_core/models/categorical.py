@@ -11,9 +11,16 @@ from .base import VAE, LossOutput, ModelOutput, check_choice, mean_rec
 
 
 def gumbel_softmax_sample(logits: Tensor, temperature: float,
-                          generator: torch.Generator | None = None) -> Tensor:
-    """Relaxed one-hot sample softmax((logits + g) / tau), g ~ Gumbel(0, 1) (Jang et al. 2017, eq. 2)."""
-    e = torch.empty_like(logits).exponential_(generator=generator).clamp_min_(1e-30)
+                          generator: torch.Generator | None = None,
+                          noise: Tensor | None = None) -> Tensor:
+    """Relaxed one-hot sample softmax((logits + g) / tau), g ~ Gumbel(0, 1) (Jang et al. 2017, eq. 2).
+
+    g = -log e with e ~ Exponential(1); ``noise`` (e, the shape of ``logits``) replaces the draw.
+    """
+    if noise is None:
+        e = torch.empty_like(logits).exponential_(generator=generator).clamp_min_(1e-30)
+    else:
+        e = noise.clamp_min(1e-30)
     return torch.softmax((logits - e.log()) / temperature, dim=-1)
 
 
@@ -36,9 +43,17 @@ class CatVAE(VAE):
             raise ValueError(f"temperature must be > 0, got {temperature!r}.")
         self.temperature = float(temperature)
 
-    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> ModelOutput:
+    def draw_noise(self, batch: int, generator: torch.Generator | None = None, *,
+                   dtype: torch.dtype = torch.float32,
+                   device: torch.device | str | None = None) -> Tensor:
+        """The Exponential(1) draws [B, d] of the Gumbel noise ``forward`` would make."""
+        return torch.empty(self.noise_shape(batch), dtype=dtype,
+                           device=device).exponential_(generator=generator)
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None,
+                noise: Tensor | None = None) -> ModelOutput:
         logits = self.encoder(x)
-        z = gumbel_softmax_sample(logits, self.temperature, generator)
+        z = gumbel_softmax_sample(logits, self.temperature, generator, noise)
         return ModelOutput(recon=self.decoder(z), z=z, logits=logits)
 
     def loss(self, x: Tensor, out: ModelOutput, n_train: int, step: int) -> LossOutput:

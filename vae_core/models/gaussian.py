@@ -200,9 +200,14 @@ class IWAE(VAE):
             raise ValueError(f"k (importance samples) must be >= 1, got {k!r}.")
         self.k = int(k)
 
-    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> ModelOutput:
+    def noise_shape(self, batch: int) -> tuple[int, ...]:
+        """[K, B, d]: K importance samples per input."""
+        return (self.k, int(batch), self.latent_dim)
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None,
+                noise: Tensor | None = None) -> ModelOutput:
         mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar, generator, n=self.k)  # [K, B, d]
+        z = reparameterize(mu, logvar, generator, n=self.k, eps=noise)  # [K, B, d]
         return ModelOutput(recon=self.decoder(z), z=z, mu=mu, logvar=logvar)
 
     def log_weights(self, x: Tensor, out: ModelOutput, rec: Tensor | None = None) -> Tensor:

@@ -24,6 +24,9 @@ from .scorecard import write_scorecard
 
 Tables = dict[str, pd.DataFrame]
 
+#: Table 1 note for a feature the cohort lacks (same words as ``disentangle.FEATURE_ABSENT``).
+FEATURE_ABSENT = "feature absent"
+
 #: figure basename -> function of the tables dict returning the Figure
 FIGURE_BUILDERS: dict[str, Callable[[Tables], Figure]] = {
     "fig2_vanilla_loss_vs_downstream":
@@ -71,6 +74,37 @@ _TABLE_NOTES = {
 }
 
 
+def absent_features(t: Tables) -> list[str]:
+    """Features notebook 05 could not score because the cohort lacks them (SPEC 2.5).
+
+    From DISENTANGLE_SCORES ``features_absent`` (";"-joined) when present, else the features
+    whose Spearman rho is NaN for every factor of every run in CORRELATIONS.
+    """
+    scores = t.get(T.DISENTANGLE_SCORES)
+    if scores is not None and "features_absent" in scores.columns and len(scores):
+        vals = scores["features_absent"].dropna().astype(str)
+        out: list[str] = []
+        for v in vals:
+            out += [f for f in v.split(";") if f and f not in out]
+        return out
+    corr = t.get(T.CORRELATIONS)
+    if corr is None or not len(corr):
+        return []
+    rho = pd.to_numeric(corr["rho"], errors="coerce")
+    has = rho.notna().groupby(corr["feature"], sort=False).any()
+    return [str(f) for f, ok in has.items() if not ok]
+
+
+def _note(name: str, t: Tables) -> str | None:
+    note = _TABLE_NOTES.get(name)
+    if name == "table1_disentangled_features":
+        absent = absent_features(t)
+        if absent:
+            note = (f"n/a: {FEATURE_ABSENT}: {', '.join(absent)} (no data in this cohort: "
+                    "not scored, never counted as disentangled). " + (note or ""))
+    return note
+
+
 def _check(name: str, registry: dict) -> None:
     if name not in registry:
         raise KeyError(f"unknown output {name!r}; valid names: {sorted(registry)}")
@@ -94,7 +128,7 @@ def make_table(name: str, t: Tables, out_dir: str | os.PathLike | None = None
     fn, title = TABLE_BUILDERS[name]
     df = fn(t)
     if out_dir is not None:
-        save_table(df, name, out_dir, title=title, note=_TABLE_NOTES.get(name))
+        save_table(df, name, out_dir, title=title, note=_note(name, t))
     return df
 
 

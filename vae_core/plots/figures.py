@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from ..keys import DISENTANGLE_FEATURES, GRID_AXES
-from .io import successful
+from .io import NO_GTEX, na_reason, successful
 from .stats import below_percentile, spearman
 from .style import (
     FAILED_COLOR,
@@ -71,6 +71,19 @@ def _fmt_rho(rho: float, n: int) -> str:
     return f"ρ = {rho:.2f}, n = {n}" if np.isfinite(rho) else f"ρ n/a, n = {n}"
 
 
+#: Panel text of the GTEx-side panels (Fig 6, S7) when notebook 04 had no cohort.
+_NO_GTEX_TEXT = f"n/a: {NO_GTEX}\n(no data in the GTEx run table)"
+
+
+def _missing_text(runs: pd.DataFrame, score: str, what: str) -> str:
+    """Panel text when no run has a finite ``score``: "n/a: <reason>" when the tables say why
+    (e.g. "n/a: no survival data in this cohort"), else "no data\n(<what>)"."""
+    why = na_reason(runs, score) if score == "aic" else ""
+    if why and why != "no data":
+        return f"n/a: {why}"
+    return f"no data\n({what})"
+
+
 def _color_model_ticks(ax: Axes, axis: str = "y") -> None:
     labels = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
     inv = {model_label(m): m for m in MODELS}
@@ -97,7 +110,9 @@ def loss_vs_score(ax: Axes, runs: pd.DataFrame, model: str, score: str,
     df = df[np.isfinite(df[score].astype(float))] if len(df) else df
     xlabel = "ARI (higher is better)" if score == "ari" else "AIC (lower is better)"
     if not len(df):
-        no_data(ax, f"no data\n({model_label(model)}: no successful run with {score.upper()})")
+        mine = ok[ok["model"] == model] if len(ok) else ok
+        no_data(ax, _missing_text(mine, score, f"{model_label(model)}: no successful run with "
+                                  f"{score.upper()}"))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Validation loss")
         return ax
@@ -193,7 +208,11 @@ def model_boxplot(ax: Axes, runs: pd.DataFrame, score: str, cohort: str = "TCGA"
     df = ok[np.isfinite(ok[score].astype(float))] if len(ok) else ok
     ylabel = "ARI (higher is better)" if score == "ari" else "AIC (lower is better)"
     if not len(df):
-        no_data(ax, f"no data\n(no successful {cohort} run with {score.upper()})")
+        if cohort == "GTEx" and (runs is None or not len(runs)):
+            no_data(ax, _NO_GTEX_TEXT)
+        else:
+            no_data(ax, _missing_text(ok, score, f"no successful {cohort} run with "
+                                      f"{score.upper()}"))
         ax.set_ylabel(ylabel)
         return ax
     models = _models_in(df)
@@ -250,9 +269,10 @@ def fig3(runs: pd.DataFrame, baseline: pd.DataFrame | None = None) -> Figure:
 
 
 # --------------------------------------------------------------------------- Fig 4, S7
-def hyperparameter_panel(ax: Axes, runs: pd.DataFrame, axis: str) -> Axes:
+def hyperparameter_panel(ax: Axes, runs: pd.DataFrame, axis: str, cohort: str = "TCGA"
+                         ) -> Axes:
     """Horizontal boxes of ARI (x) per model (y), one box per value of hyperparameter ``axis``
-    (Fig 4 / S7 panels A-E)."""
+    (Fig 4 / S7 panels A-E). An empty GTEx table (no GTEx-side cohort) says so."""
     if axis not in HYPERPARAMETERS:
         raise ValueError(f"axis must be one of {HYPERPARAMETERS}, got {axis!r}")
     ok = successful(runs)
@@ -260,7 +280,8 @@ def hyperparameter_panel(ax: Axes, runs: pd.DataFrame, axis: str) -> Axes:
     title = f"Effect of {HYPERPARAMETER_LABELS[axis].lower()}"
     ax.set_title(title, fontsize=11)
     if not len(df):
-        no_data(ax, "no data\n(no successful run with ARI)")
+        no_gtex = cohort == "GTEx" and (runs is None or not len(runs))
+        no_data(ax, _NO_GTEX_TEXT if no_gtex else "no data\n(no successful run with ARI)")
         ax.set_xlabel("ARI")
         return ax
     values = _values_in(df, axis)
@@ -291,7 +312,7 @@ def fig4(runs: pd.DataFrame, cohort: str = "TCGA") -> Figure:
     panels: A latent dims, B learning rate, C initialization, D optimizer, E activation."""
     fig, axes = new_figure(2, 3, figsize=(20, 12))
     for ax, axis, letter in zip(axes.flat, HYPERPARAMETERS, "ABCDE", strict=False):
-        hyperparameter_panel(ax, runs, axis)
+        hyperparameter_panel(ax, runs, axis, cohort)
         panel_letter(ax, letter)
     axes.flat[-1].remove()
     fig.suptitle(f"Effect of hyperparameters on VAE performance ({cohort}; ARI over all other "
@@ -360,7 +381,11 @@ def fig6(runs_gtex: pd.DataFrame, concordance: pd.DataFrame) -> Figure:
     if df is not None and len(df):
         df = df[np.isfinite(df["ari_tcga"].astype(float)) & np.isfinite(df["ari_gtex"]
                                                                          .astype(float))]
-    if df is None or not len(df):
+    if runs_gtex is None or not len(runs_gtex):
+        no_data(ax, _NO_GTEX_TEXT)
+        ax.set_xlabel("ARI on TCGA")
+        ax.set_ylabel("ARI on GTEx")
+    elif df is None or not len(df):
         no_data(ax, "no data\n(no configuration with ARI on both TCGA and GTEx)")
         ax.set_xlabel("ARI on TCGA")
         ax.set_ylabel("ARI on GTEx")
@@ -436,11 +461,19 @@ def correlation_heatmap(ax: Axes, correlations: pd.DataFrame, disentangled: pd.D
     feats += sorted(set(sel["feature"]) - set(feats))
     mat = sel.pivot_table(index="factor", columns="feature", values="rho").reindex(columns=feats)
     mat.index = mat.index.astype(int)
-    vmax = vmax or max(0.1, float(np.nanmax(np.abs(mat.to_numpy()))))
+    finite = np.abs(mat.to_numpy(dtype=float))
+    finite = finite[np.isfinite(finite)]
+    vmax = vmax or max(0.1, float(finite.max()) if finite.size else 0.1)
     sns.heatmap(mat, ax=ax, cmap="vlag", center=0, vmin=-vmax, vmax=vmax, annot=len(mat) <= 20,
                 fmt=".2f", annot_kws={"fontsize": 7}, linewidths=0.4, linecolor="white",
                 cbar=cbar, cbar_kws={"label": "Spearman ρ"})
-    ax.set_xticklabels([FEATURE_LABELS.get(f, f) for f in feats], rotation=45, ha="right")
+    empty = set(mat.columns[mat.isna().all(axis=0)])
+    ax.set_xticklabels([FEATURE_LABELS.get(f, f) + (" (n/a)" if f in empty else "")
+                        for f in feats], rotation=45, ha="right")
+    if empty:
+        ax.text(0.5, -0.32, "n/a: feature absent: " + ", ".join(
+            FEATURE_LABELS.get(f, f) for f in feats if f in empty), transform=ax.transAxes,
+            ha="center", va="top", fontsize=8, color="0.35", wrap=True)
     ax.set_xlabel("")
     ax.set_ylabel("Latent factor")
     ax.tick_params(axis="y", rotation=0)
@@ -470,6 +503,7 @@ def fig8(correlations: pd.DataFrame, disentangled: pd.DataFrame,
     fig, axes = new_figure(1, len(models), figsize=(7 * len(models), 6), squeeze=False)
     sel = correlations[correlations["latent_dim"] == latent_dim] if len(correlations) else None
     vmax = float(sel["rho"].abs().max()) if sel is not None and len(sel) else None
+    vmax = vmax if vmax is not None and np.isfinite(vmax) else None
     for ax, m, letter in zip(axes[0], models, "ABCDEF", strict=False):
         correlation_heatmap(ax, correlations, disentangled, m, latent_dim,
                             vmax=max(vmax, 0.1) if vmax else None)
@@ -549,7 +583,9 @@ def figS6(runs: pd.DataFrame, model: str = "vanilla", frac: float = 2 / 3) -> Fi
     ax.set_xlabel("AIC (lower is better)")
     ax.set_ylabel("ARI (higher is better)")
     if not len(df):
-        no_data(ax, f"no data\n({model_label(model)}: no run with both ARI and AIC)")
+        mine = ok[ok["model"] == model] if len(ok) else ok
+        no_data(ax, _missing_text(mine, "aic", f"{model_label(model)}: no run with both ARI "
+                                  "and AIC"))
         return fig
     ax.scatter(df["aic"], df["ari"], s=14, alpha=0.45, color=MODEL_COLORS.get(model, "grey"),
                edgecolor="none", label="configuration")

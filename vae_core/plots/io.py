@@ -18,9 +18,9 @@ from ..keys import GRID_AXES, STATUS_OK
 
 #: Columns of every table notebook 06 reads (from the comments of ``vae_core.tables``).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    tables.RUNS_TCGA: tables.RUNS_COLUMNS,
-    tables.RUNS_GTEX: tables.RUNS_COLUMNS,
-    tables.BASELINE_AIC: ("cohort", "aic"),
+    tables.RUNS_TCGA: tables.RUNS_COLUMNS + ("aic_reason",),
+    tables.RUNS_GTEX: tables.RUNS_COLUMNS + ("aic_reason",),
+    tables.BASELINE_AIC: ("cohort", "aic", "aic_reason"),
     tables.FIG2_PAIR: ("role",) + tables.RUNS_COLUMNS,
     tables.FIG2_UMAP: ("key", "role", "umap1", "umap2", "label"),
     tables.CONCORDANCE: tables.CONFIG_COLUMNS + ("ari_tcga", "ari_gtex"),
@@ -29,6 +29,14 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     tables.RMIG: ("model", "latent_dim", "feature", "rmig"),
     tables.DISENTANGLED_FEATURES: ("model", "latent_dim", "feature", "factors"),
 }
+
+#: Text columns of the run/baseline tables (notebooks 03/04; ``downstream.evaluate``): "" when
+#: fine, else why a metric is NaN. CSV reads "" back as NaN; ``normalise`` restores "".
+#: ``aic_reason`` is the contract with the scorecard: "" where the AIC was computed.
+AIC_REASON = "aic_reason"
+TEXT_COLUMNS: tuple[str, ...] = ("reason", "downstream_reason", AIC_REASON, "covariates")
+#: "n/a" text of the GTEx-side panels and scorecard rows when notebook 04 had no cohort.
+NO_GTEX = "no GTEx-side cohort"
 
 _NUMERIC = ("latent_dim", "lr", "val_loss", "best_val_loss", "ari", "aic", "n_clusters",
             "active_units", "ari_tcga", "ari_gtex", "rho", "wsepin", "n_disentangled", "rmig",
@@ -63,6 +71,9 @@ def normalise(df: pd.DataFrame, name: str) -> pd.DataFrame:
     for col in ("model", "status", "feature", "role", "init", "optimizer", "activation"):
         if col in df.columns:
             df[col] = df[col].astype("object").where(df[col].notna(), None)
+    for col in TEXT_COLUMNS:
+        if col in df.columns:
+            df[col] = df[col].astype("object").where(df[col].notna(), "").astype(str)
     return df
 
 
@@ -83,6 +94,28 @@ def load_tables(profile: str, base_dir: str | os.PathLike | None = None
                 ) -> dict[str, pd.DataFrame]:
     """Every table notebook 06 plots from, keyed by its ``vae_core.tables`` file name."""
     return {name: read_table(profile, name, base_dir) for name in TABLE_COLUMNS}
+
+
+def na_reason(runs: pd.DataFrame | None, metric: str = "aic") -> str:
+    """Why ``metric`` has no finite value in a run/baseline table, or ``""`` when it has one.
+
+    For ``metric="aic"``: the most common non-empty ``aic_reason`` of the successful rows (of
+    all rows when none succeeded), e.g. "no survival data in this cohort"; "no data" when the
+    table is empty or gives no reason. Figures and the scorecard write ``"n/a: " + reason``.
+    """
+    if runs is None or not len(runs) or metric not in runs.columns:
+        return "no data"
+    if np.isfinite(pd.to_numeric(runs[metric], errors="coerce")).any():
+        return ""
+    col = AIC_REASON if metric == "aic" else None
+    if col is None or col not in runs.columns:
+        return "no data"
+    rows = runs[runs["status"] == STATUS_OK] if "status" in runs.columns else runs
+    if not len(rows):
+        rows = runs
+    why = rows[col].astype("object").where(rows[col].notna(), "").astype(str).str.strip()
+    why = why[why != ""]
+    return str(why.value_counts().index[0]) if len(why) else "no data"
 
 
 def successful(runs: pd.DataFrame) -> pd.DataFrame:

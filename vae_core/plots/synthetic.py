@@ -147,6 +147,49 @@ def make_synthetic_tables(seed: int = 0, *, latent_dims=(10, 50, 200), repeats: 
     }
 
 
+def public_export_tables(t: dict[str, pd.DataFrame], *, survival: bool = False,
+                         gtex: bool = False,
+                         absent_features=("age", "metastasis_days", "immune", "sbs_1", "sbs_2",
+                                          "sbs_5", "sbs_13", "sbs_15", "sbs_40", "gender"),
+                         ) -> dict[str, pd.DataFrame]:
+    """The tables of a cohort shaped like a public export (SPEC 2.5), from complete ones ``t``.
+
+    ``survival=False``: every AIC NaN with ``aic_reason`` "no survival data in this cohort" (runs
+    and baseline); ``gtex=False``: empty GTEx run and concordance tables (``gtex_source: none``);
+    ``absent_features``: NaN correlations/RMIG and ``features_absent`` in the scores. What the
+    notebooks write for such a cohort, so figures and the scorecard can be tested for "n/a".
+    """
+    out = {k: v.copy() for k, v in t.items()}
+    why = "no survival data in this cohort"
+    for name in (tables.RUNS_TCGA, tables.FIG2_PAIR):
+        df = out[name]
+        if not survival:
+            df["aic"] = np.nan
+            df["aic_reason"] = np.where(df["status"] == STATUS_OK, why, "training failed")
+        else:
+            df["aic_reason"] = np.where(df["status"] == STATUS_OK, "", "training failed")
+    if not survival:
+        out[tables.BASELINE_AIC] = pd.DataFrame({"cohort": ["tcga"], "aic": [np.nan],
+                                                 "reason": [why], "aic_reason": [why]})
+    if not gtex:
+        out[tables.RUNS_GTEX] = out[tables.RUNS_GTEX].iloc[0:0]
+        out[tables.CONCORDANCE] = out[tables.CONCORDANCE].iloc[0:0]
+    absent = [f for f in absent_features if f in DISENTANGLE_FEATURES]
+    if absent:
+        c = out[tables.CORRELATIONS]
+        c.loc[c["feature"].isin(absent), "rho"] = np.nan
+        r = out[tables.RMIG]
+        r.loc[r["feature"].isin(absent), "rmig"] = np.nan
+        d = out[tables.DISENTANGLED_FEATURES]
+        out[tables.DISENTANGLED_FEATURES] = d[~d["feature"].isin(absent)].reset_index(drop=True)
+        sc = out[tables.DISENTANGLE_SCORES]
+        sc["features_absent"] = ";".join(absent)
+        kept = out[tables.DISENTANGLED_FEATURES].groupby(["model", "latent_dim"]).size()
+        sc["n_disentangled"] = [int(kept.get((m, dd), 0))
+                                for m, dd in zip(sc["model"], sc["latent_dim"], strict=True)]
+    return out
+
+
 def write_synthetic_tables(tables_dir, seed: int = 0, **kwargs) -> dict[str, pd.DataFrame]:
     """Write :func:`make_synthetic_tables` as CSV into ``tables_dir`` (a run's tables folder)."""
     from pathlib import Path
