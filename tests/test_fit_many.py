@@ -2,7 +2,7 @@
 
 Small CPU cohort (400 samples x 100 genes, hidden 32, 6 epochs). Equality means: same status,
 reason, epochs, split; validation loss per epoch within 1e-3 relative (batched vs single
-products and the written-out vs fused optimizer differ only by float rounding).
+products differ by float rounding; the optimizer updates are torch.optim's own kernels).
 """
 
 from __future__ import annotations

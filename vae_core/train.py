@@ -367,4 +367,10 @@ def encode(model, X, *, mode: str = "sample", seed: int = 0,
     return out
 
 
-from .stacked import fit_many  # noqa: F401  (re-export; stacked imports this module)
+def __getattr__(name: str):
+    """``vae_core.train.fit_many`` is ``vae_core.stacked.fit_many`` (lazy: stacked imports us)."""
+    if name == "fit_many":
+        from .stacked import fit_many
+
+        return fit_many
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

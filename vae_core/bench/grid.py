@@ -2,6 +2,7 @@
 
     python -m vae_core.bench grid [--n-trainings 12] [--n-samples N] [--n-genes G]
                                   [--max-epochs E] [--modes sequential,processes,ray]
+                                  [--stack-size S]
 
 (defaults: the quick profile's cohort size, genes and epoch cap, read from params/quick.yaml)
 
@@ -12,7 +13,9 @@ of worker processes / Ray included). ``sequential`` = ``executor="local", n_work
 ``n_threads`` = number of CPUs (one process, torch using every core); ``processes`` = one
 one-thread process per CPU; ``ray`` = a local Ray with one CPU (one thread) per task. Epochs per
 minute are printed too: the thread count changes the numbers (and early-stopping epochs) of
-chaotic runs, so the sequential mode may train a different number of epochs.
+chaotic runs, so the sequential mode may train a different number of epochs. ``--stack-size S``
+(default 1) passes ``stack_size=S`` to ``grid.run`` in every mode: stacks of S compatible
+configurations trained by ``train.fit_many`` (issue 15; on CPU expect no gain).
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="genes kept by preprocess (simulated: n_genes of params/quick.yaml)")
     ap.add_argument("--max-epochs", type=int, default=quick["train"]["max_epochs"])
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--stack-size", type=int, default=1,
+                    help="stack_size of grid.run (1: one training per task)")
     args = ap.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     bad = [m for m in modes if m not in MODES]
@@ -75,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     ncpu = usable_cpus()
     print(f"cohort: {adata.n_obs} x {adata.n_vars} ({source}); {len(configs)} trainings "
           f"(models {sorted({c.model for c in configs})}), max_epochs {args.max_epochs}; "
-          f"{ncpu} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+          f"stack_size {args.stack_size}; {ncpu} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     print(f"{'mode':<11} {'workers':>7} {'wall s':>8} {'train/min':>9} {'epochs/min':>10} "
           f"{'ok':>3} {'failed':>6} {'mean epochs':>11} {'s/training (in worker)':>22}")
     for mode in modes:
         with tempfile.TemporaryDirectory() as tmp:
-            kwargs: dict = {"progress": False}
+            kwargs: dict = {"progress": False, "stack_size": args.stack_size}
             run_configs = configs
             if mode == "sequential":
                 kwargs.update(executor="local", n_workers=1)

@@ -93,7 +93,11 @@ def profile_trainings(profile: str, root: Path) -> int | None:
     total = 0
     for key in ("grid_tcga", "grid_gtex"):
         if params.get(key):
-            total += len(expand(params[key], train=train))
+            try:
+                total += len(expand(params[key], train=train))
+            except ValueError as exc:  # a spec this version of grid cannot expand
+                print(f"  (params/{profile}.yaml {key}: cannot expand: {exc})")
+                return None
     return total
 
 
@@ -117,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stack-epochs", type=float, default=52.0)
     ap.add_argument("--model", default="vanilla")
     ap.add_argument("--precision", default="fp32", choices=("fp32", "tf32", "bf16"))
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads on CPU (default 1: one training per worker, as the grid "
+                         "runs on CPU; several threads on a shared machine thrash)")
     args = ap.parse_args(argv)
 
     import torch
@@ -125,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     from ..train import fit, fit_many, resolve_device
 
     device = resolve_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads or 1)
     cuda = device.type == "cuda"
     epochs = args.epochs or (3 if cuda else 1)
     if args.sizes:
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             note = f" (params/paper.yaml expands to {n}; using the paper's {PAPER_TRAININGS})"
             n = PAPER_TRAININGS
         if n is None:
-            print(f"  {profile:10}: params/{profile}.yaml absent, skipped")
+            print(f"  {profile:10}: params/{profile}.yaml absent or not expandable, skipped")
             continue
         if shape not in best:
             print(f"  {profile:10}: shape {shape!r} not measured, skipped")

@@ -27,8 +27,8 @@ from .rmig import discretize, entropy, rmig, rmig_table
 from .study import (
     FEATURE_ABSENT,
     RECOMMENDED,
-    score_embedding,
     features_note,
+    score_embedding,
     score_runs,
     study_spec,
     table1,

@@ -1,6 +1,7 @@
 """Hyperparameter grid (SPEC 5): expansion with stable keys, a resumable atomic store, executors.
 
 - ``expand(spec)`` -> list of TrainConfig (validated; repeats outermost, keys.GRID_AXES order)
+- ``design_report(spec)`` -> what a ``fraction: N`` design achieved (balance, imbalance)
 - ``config_key(config)`` -> stable 16-hex key of a training (config + repeat)
 - ``run(configs, adata, store, executor="local"|"ray")`` -> DataFrame of records
 - ``load_records(store)``, ``load_embedding(store, key, kind)``, ``load_history(store, key)``
@@ -9,10 +10,10 @@
 
 from .report import failure_reasons, plot_curves, status_summary
 from .runner import active_units, run
-from .spec import config_key, expand, seed_from_key, validate
+from .spec import config_key, design_report, expand, seed_from_key, validate
 from .store import load_embedding, load_history, load_records
 
 __all__ = [
-    "active_units", "config_key", "expand", "failure_reasons", "load_embedding", "load_history",
+    "active_units", "config_key", "design_report", "expand", "failure_reasons", "load_embedding", "load_history",
     "load_records", "plot_curves", "run", "seed_from_key", "status_summary", "validate",
 ]

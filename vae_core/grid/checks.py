@@ -33,7 +33,7 @@ def training_size(labels, train_fraction: float = 0.7) -> int:
     The size depends on the label counts and ``train_fraction`` only, not on the seed.
     """
     train_idx, _ = stratified_split(np.asarray(labels, dtype=object), train_fraction, 0)
-    return int(len(train_idx))
+    return len(train_idx)
 
 
 def _suggest_batch(n_train: int) -> int:

@@ -1,7 +1,7 @@
 """Grid specs (SPEC 5): validation, expansion into ``TrainConfig`` objects, stable keys and seeds.
 
 A spec is a mapping ``{axis: [values], "repeats": int, "train": {TrainConfig field: value},
-"fraction": "full" | "half"}`` or a list of such mappings. Every axis, value and fixed field is checked before anything trains; an
+"fraction": "full" | "half" | N, "design_seed": int}`` or a list of such mappings. Every axis, value and fixed field is checked before anything trains; an
 error names the offending entry and lists the valid ones.
 
 Expansion order (deterministic): **repeats outermost**, then the axes in ``keys.GRID_AXES`` order
@@ -17,6 +17,19 @@ estimable, none aliased with another), so each value of each hyperparameter stil
 of a model's trainings, balanced against every other axis. At least two of the varied
 hyperparameter axes must have an even number of values (otherwise the half is not balanced).
 
+``fraction: N`` (an integer) keeps, for every model, N configurations of the product of the
+other axes chosen by ``design.balanced_design``: every level of every axis appears equally often
+(counts differ by at most 1), every pair of axes is as balanced as N allows (an orthogonal array
+of strength 2 where the search reaches one, e.g. N = 180 on the paper's 6 x 6 x 5 x 3 x 2; else
+every pair cell is within one of its expectation), and the design is a deterministic function of
+the axes' levels, N and the design seed (``design_seed`` in the spec, else ``expand``'s
+``base_seed``). Every model gets the same N configurations (model comparisons are paired), and
+each is the full grid's configuration with the same key and seed, so a designed run is a subset
+of the full store and ``fraction: full`` in the same store trains only the rest. The design is
+over the values' canonical order (``keys.GRID_AXES``), so the order a spec lists them in does not
+change it. ``design_report(spec)`` returns what the design achieved (also logged at INFO).
+N must lie between the largest number of levels of an axis and the full product per model.
+
 Key: the first 16 hex digits of the SHA-1 of the canonical JSON (sorted keys) of every experiment
 field of the ``TrainConfig`` (all fields but ``seed`` and the execution-only ``device`` and
 ``n_threads``) plus ``repeat``. The seed is derived from the key, so the same key always trains
@@ -29,6 +42,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import logging
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,14 +50,18 @@ from typing import Any
 
 from ..keys import GRID_AXES
 from ..train import TrainConfig
+from .design import DesignReport, balanced_design
+
+log = logging.getLogger(__name__)
 
 #: TrainConfig fields that say *where/how fast* a training runs, not *what* it computes.
 EXECUTION_FIELDS: tuple[str, ...] = ("device", "n_threads")
 #: Fields the grid sets itself; a spec may not fix them.
 DERIVED_FIELDS: tuple[str, ...] = ("seed", "repeat")
 #: Keys of a spec mapping besides the axes.
-SPEC_EXTRA_KEYS: tuple[str, ...] = ("repeats", "train", "fraction")
-#: Values of a spec's ``fraction``: the full product or its balanced half (see the module doc).
+SPEC_EXTRA_KEYS: tuple[str, ...] = ("repeats", "train", "fraction", "design_seed")
+#: Named values of a spec's ``fraction`` (the full product or its balanced half); an integer N
+#: asks for a balanced design of N configurations per model (see the module doc).
 FRACTIONS: tuple[str, ...] = ("full", "half")
 #: Allowed values of string-valued protocol fields (SPEC 3, 4).
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
@@ -150,10 +168,57 @@ def _validate_train(train: Any) -> dict[str, Any]:
     return out
 
 
-def _validate_fraction(spec: Mapping[str, Any], axes: dict[str, list]) -> str:
+def _design_axes(axes: dict[str, list]) -> list[str]:
+    """The axes a ``fraction: N`` design varies: every listed axis but ``model``."""
+    return [a for a in axes if a != "model"]
+
+
+def _fraction_n(fraction: Any) -> int | None:
+    """``fraction`` as the integer N of a designed fraction, or None for a named fraction."""
+    if isinstance(fraction, bool):
+        return None
+    if isinstance(fraction, numbers.Integral):
+        return int(fraction)
+    if isinstance(fraction, float) and fraction.is_integer():
+        return int(fraction)
+    if isinstance(fraction, str) and fraction.strip().lstrip("+-").isdigit():
+        return int(fraction.strip())
+    return None
+
+
+def _validate_fraction(spec: Mapping[str, Any], axes: dict[str, list]) -> str | int:
     fraction = spec.get("fraction", "full")
+    n = _fraction_n(fraction)
+    if n is not None:
+        names = _design_axes(axes)
+        levels = {a: len(axes[a]) for a in names}
+        total = math.prod(levels.values())
+        widest = max(levels, key=lambda a: levels[a]) if levels else None
+        minimum = levels[widest] if widest else 1
+        if n < minimum:
+            where = (f"the largest number of levels ({minimum}, axis {widest!r})" if widest
+                     else "1 (no hyperparameter axis is listed)")
+            raise ValueError(
+                f"grid spec: fraction {n} is smaller than {where}: every level of every axis "
+                f"must appear, so N must be at least {minimum} (and at most the full product, "
+                f"{total} configurations per model). Set 'fraction' to {minimum} or more.")
+        if n > total:
+            shape = " x ".join(f"{a} {levels[a]}" for a in names) or "no hyperparameter axis"
+            raise ValueError(
+                f"grid spec: fraction {n} is larger than the full product of {total} "
+                f"configurations per model ({shape}); use 'fraction: full' for the whole "
+                f"product, or N <= {total}.")
+        ds = spec.get("design_seed", 0)
+        if isinstance(ds, bool) or not isinstance(ds, numbers.Integral) or ds < 0:
+            raise ValueError(f"grid spec: 'design_seed' must be an integer >= 0, got {ds!r}.")
+        return n
+    if "design_seed" in spec:
+        raise ValueError(
+            f"grid spec: 'design_seed' applies only to 'fraction: N' (an integer), but "
+            f"'fraction' is {fraction!r}; remove 'design_seed' or give an integer fraction.")
     if fraction not in FRACTIONS:
-        raise ValueError(f"grid spec: 'fraction' must be one of {list(FRACTIONS)}, got "
+        raise ValueError(f"grid spec: 'fraction' must be one of {list(FRACTIONS)} or an "
+                         f"integer N (a balanced design of N configurations per model), got "
                          f"{fraction!r}.")
     if fraction == "half":
         even = [a for a, v in axes.items() if a != "model" and len(v) % 2 == 0]
@@ -248,17 +313,62 @@ def config_key(config: TrainConfig) -> str:
     return _hash({**fields, "seed": int(config.seed)})
 
 
+def _canonical_rank(axis: str, value: Any) -> int:
+    return list(GRID_AXES[axis]).index(value)
+
+
+def _design(spec: Mapping[str, Any], axes: dict[str, list], n: int, base_seed: int
+            ) -> tuple[set[tuple], DesignReport, list[str]]:
+    """Configurations (value tuples over the design axes) of a ``fraction: N`` spec."""
+    names = _design_axes(axes)
+    canon = {a: sorted(axes[a], key=lambda v, a=a: _canonical_rank(a, v)) for a in names}
+    seed = int(spec.get("design_seed", base_seed))
+    rows, report = balanced_design([len(canon[a]) for a in names] or [1], n, seed)
+    if not names:
+        return {()}, report, names
+    chosen = {tuple(canon[a][i] for a, i in zip(names, row, strict=True)) for row in rows}
+    return chosen, dataclasses.replace(report, axes=tuple(names)), names
+
+
+def design_report(spec: Mapping[str, Any] | Sequence[Mapping[str, Any]], *, base_seed: int = 0
+                  ) -> DesignReport | list[DesignReport | None] | None:
+    """What the ``fraction: N`` design of ``spec`` achieved (``design.DesignReport``).
+
+    Level counts per axis, worst pairwise imbalance (max over axis pairs and cells of
+    |count - expected|; 0 for an orthogonal array, below 1 when every cell is floor or ceil of
+    its expectation), ``orthogonal`` and ``pair_optimal`` flags, N and the design seed; axes in
+    the spec's ``keys.GRID_AXES`` order without ``model``. None for a spec without an integer
+    fraction; a list (one entry per spec) for a list of specs. Same arguments as ``expand``.
+    """
+    if not isinstance(spec, Mapping):
+        return [design_report(s, base_seed=base_seed) for s in spec]
+    axes, _, _ = validate(spec)
+    n = _fraction_n(spec.get("fraction", "full"))
+    if n is None:
+        return None
+    return _design(spec, axes, n, base_seed)[1]
+
+
 def _expand_one(spec: Mapping[str, Any], base_seed: int) -> list[TrainConfig]:
     axes, repeats, train = validate(spec)
-    half = spec.get("fraction", "full") == "half"
+    fraction = spec.get("fraction", "full")
+    half = fraction == "half"
+    n_design = _fraction_n(fraction)
     names = list(axes)
+    chosen, dnames = None, []
+    if n_design is not None:
+        chosen, rep, dnames = _design(spec, axes, n_design, base_seed)
+        log.info("grid design (fraction: %d per model): %s", n_design, rep.summary())
     out = []
     for repeat in range(repeats):
         for combo, pos in zip(itertools.product(*(axes[a] for a in names)),
                               itertools.product(*(range(len(axes[a])) for a in names))):
             if half and sum(p for a, p in zip(names, pos) if a != "model") % 2:
                 continue
-            cfg = TrainConfig(**train, **dict(zip(names, combo)), repeat=repeat)
+            values = dict(zip(names, combo))
+            if chosen is not None and tuple(values[a] for a in dnames) not in chosen:
+                continue
+            cfg = TrainConfig(**train, **values, repeat=repeat)
             seed = seed_from_key(_hash(experiment_fields(cfg)), base_seed)
             out.append(dataclasses.replace(cfg, seed=seed))
     return out
@@ -275,22 +385,25 @@ def expand(
     Parameters
     ----------
     spec
-        ``{axis: [values], "repeats": int, "train": {field: value}, "fraction": "full"|"half"}``
-        with axes from ``keys.GRID_AXES`` (an axis left out takes its TrainConfig/``train``
-        value), or a list of such mappings: their union, in order, trainings with an already-seen
-        key dropped. ``fraction: half``: the balanced half-fraction of the product (module doc).
+        ``{axis: [values], "repeats": int, "train": {field: value},
+        "fraction": "full"|"half"|N, "design_seed": int}`` with axes from ``keys.GRID_AXES``
+        (an axis left out takes its TrainConfig/``train`` value), or a list of such mappings:
+        their union, in order, trainings with an already-seen key dropped. ``fraction: half``:
+        the balanced half-fraction of the product; ``fraction: N``: a balanced design of N
+        configurations per model, a subset of the full product's keys (module doc).
     train
         Fixed TrainConfig fields for every spec (the notebooks' ``train`` parameter); a spec's own
         ``train`` entries take precedence.
     base_seed
         Mixed into the derived seeds (the ``seed`` parameter of the notebooks); a non-zero base
         seed gives other seeds and therefore other keys, so such grids never collide with the
-        default one in a store.
+        default one in a store. Also the design seed of ``fraction: N`` unless the spec gives
+        ``design_seed``.
 
     Returns
     -------
     list of TrainConfig
-        Product of the axes (or its half) times ``repeats`` (repeats outermost, then ``GRID_AXES`` order with
+        Product of the axes (or its half, or the N-design) times ``repeats`` (repeats outermost, then ``GRID_AXES`` order with
         the last axis fastest). Each carries ``repeat`` and a ``seed`` derived from its key.
         Every spec in a list is validated before any is expanded.
     """

@@ -470,10 +470,6 @@ def correlation_heatmap(ax: Axes, correlations: pd.DataFrame, disentangled: pd.D
     empty = set(mat.columns[mat.isna().all(axis=0)])
     ax.set_xticklabels([FEATURE_LABELS.get(f, f) + (" (n/a)" if f in empty else "")
                         for f in feats], rotation=45, ha="right")
-    if empty:
-        ax.text(0.5, -0.32, "n/a: feature absent: " + ", ".join(
-            FEATURE_LABELS.get(f, f) for f in feats if f in empty), transform=ax.transAxes,
-            ha="center", va="top", fontsize=8, color="0.35", wrap=True)
     ax.set_xlabel("")
     ax.set_ylabel("Latent factor")
     ax.tick_params(axis="y", rotation=0)
@@ -510,6 +506,13 @@ def fig8(correlations: pd.DataFrame, disentangled: pd.DataFrame,
         panel_letter(ax, letter)
     fig.suptitle(f"Spearman correlation of latent factors with data features ({latent_dim} "
                  "latent dims; red boxes: disentangled features)", fontsize=13)
+    if sel is not None and len(sel):
+        has = pd.to_numeric(sel["rho"], errors="coerce").notna().groupby(sel["feature"]).any()
+        absent = [f for f in DISENTANGLE_FEATURES if f in has.index and not has[f]]
+        absent += sorted(f for f in has.index if not has[f] and f not in absent)
+        if absent:
+            fig.supxlabel("n/a: feature absent (no data in this cohort): " + ", ".join(
+                FEATURE_LABELS.get(f, f) for f in absent), fontsize=10, color="0.35")
     return fig
 
 

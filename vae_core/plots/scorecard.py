@@ -1,8 +1,17 @@
 """The reproduction scorecard: each number and claim of the paper beside this run's value.
 
 Every row states the rule by which it "agrees", the paper's value, this run's value and the n
-behind it. Rows that this run cannot evaluate (e.g. a learning rate not in its grid) say
-``n/a`` with the reason, never a guess.
+behind it. Rows that this run cannot evaluate (e.g. a learning rate not in its grid, a cohort
+without survival data, no GTEx-side cohort) say ``n/a: <reason>``, never a guess.
+
+The header states the design each cohort was run with (full product, half or ``fraction: N``:
+configurations per model, levels, repeats, trainings; ``design_summary``). The "underperforms"
+rows of Fig 4 also carry a bootstrap interval (column ``interval``): the claim's margin
+``min over the other values of mean ARI - max over the underperforming values of mean ARI``
+(> 0 when the claim holds) recomputed on ``N_BOOT`` stratified resamples of configurations
+(repeats averaged per configuration first; resampled within each hyperparameter value; seeded),
+with its 95% percentile interval, so a reader sees whether the run supports the claim (interval
+above 0), leaves it open (interval across 0) or contradicts it (interval below 0).
 """
 
 from __future__ import annotations
@@ -14,22 +23,109 @@ import numpy as np
 import pandas as pd
 
 from .. import tables
-from ..keys import STATUS_FAILED
-from .io import successful
+from ..keys import GRID_AXES, STATUS_FAILED
+from .io import NO_GTEX, na_reason, successful
 from .paper_tables import PAPER_S2_VANILLA, PAPER_TABLE1, table1
-from .stats import spearman
+from .stats import bootstrap_group_means, percentile_interval, spearman
 from .style import LATENT_DIMS, MODELS, model_label
 
 #: Tolerance of the numeric rows: same sign and |this run - paper| <= TOLERANCE.
 TOLERANCE = 0.2
 YES, NO, NA = "yes", "no", "n/a"
+#: Bootstrap of the "underperforms" rows: resamples, seed, interval level.
+N_BOOT, BOOT_SEED, BOOT_LEVEL = 1000, 0, 0.95
+#: Reason of the survival rows when the run table has no finite AIC and gives no reason.
+NO_SURVIVAL = "no survival data in this cohort"
+HYPERPARAMETER_AXES = ("latent_dim", "lr", "init", "optimizer", "activation")
 
-SCORECARD_COLUMNS = ["section", "claim", "paper", "this_run", "n", "rule", "agrees"]
+SCORECARD_COLUMNS = ["section", "claim", "paper", "this_run", "n", "rule", "agrees",
+                     "interval"]
 
 
-def _row(section, claim, paper, this_run, n, rule, agrees) -> dict:
-    return dict(zip(SCORECARD_COLUMNS, (section, claim, paper, this_run, n, rule, agrees),
-                    strict=True))
+def _row(section, claim, paper, this_run, n, rule, agrees, interval: str = "") -> dict:
+    return dict(zip(SCORECARD_COLUMNS, (section, claim, paper, this_run, n, rule, agrees,
+                                        interval), strict=True))
+
+
+def _na_row(section, claim, paper, reason, rule) -> dict:
+    return _row(section, claim, paper, f"n/a: {reason}", 0, rule, NA)
+
+
+def _no_gtex(gtex: pd.DataFrame | None, gtex_source: str | None) -> bool:
+    """No GTEx-side cohort: ``gtex_source`` "none" or an empty/missing GTEx run table."""
+    return (str(gtex_source).strip().lower() == "none" if gtex_source is not None else False) \
+        or gtex is None or not len(gtex)
+
+
+def _survival_reason(runs: pd.DataFrame) -> str:
+    """Why the survival rows are n/a ("" when some successful run has a finite AIC).
+
+    Only when successful runs exist but none has a finite AIC: the table's ``aic_reason``
+    (``io.na_reason``), else ``NO_SURVIVAL``.
+    """
+    ok = successful(runs)
+    if not len(ok) or "aic" not in ok.columns:
+        return ""
+    if np.isfinite(pd.to_numeric(ok["aic"], errors="coerce")).any():
+        return ""
+    why = na_reason(runs, "aic")
+    return NO_SURVIVAL if why in ("", "no data") else why
+
+
+def design_summary(runs: pd.DataFrame) -> dict | None:
+    """The design a run table was produced with (SPEC 5), from the table alone.
+
+    Returns None for an empty table, else a dict: ``configs_per_model`` ({model: number of
+    distinct hyperparameter configurations}), ``levels`` ({axis: number of values present}),
+    ``product`` (their product: the full grid per model over those levels), ``design``
+    ("full product", "half" or "fraction: N" — N the configurations per model; "unequal" when
+    models differ), ``all_levels`` (every model has every level of every axis), ``repeats``
+    (distinct repeat indices), ``trainings`` (rows), ``models``.
+    """
+    if runs is None or not len(runs):
+        return None
+    axes = [a for a in HYPERPARAMETER_AXES if a in runs.columns]
+    levels = {a: int(runs[a].nunique(dropna=True)) for a in axes}
+    product = int(np.prod(list(levels.values()))) if levels else 1
+    per_model = {}
+    all_levels = True
+    for m, df in runs.groupby("model", sort=False):
+        per_model[str(m)] = len(df[axes].drop_duplicates()) if axes else 1
+        all_levels &= all(df[a].nunique(dropna=True) == levels[a] for a in axes)
+    ns = set(per_model.values())
+    if len(ns) != 1:
+        design = "unequal"
+    else:
+        n = ns.pop()
+        design = ("full product" if n == product else "half" if 2 * n == product
+                  else f"fraction: {n}")
+    rep = int(runs["repeat"].nunique(dropna=True)) if "repeat" in runs.columns else 1
+    order = [m for m in GRID_AXES["model"] if m in per_model] + \
+        sorted(m for m in per_model if m not in GRID_AXES["model"])
+    return {"configs_per_model": {m: per_model[m] for m in order}, "levels": levels,
+            "product": product, "design": design, "all_levels": bool(all_levels),
+            "repeats": max(rep, 1), "trainings": len(runs), "models": order}
+
+
+def design_markdown(t: dict[str, pd.DataFrame]) -> list[str]:
+    """Markdown lines (a table) stating the design of the TCGA-side and GTEx-side runs."""
+    lines = [("| cohort | design | configurations per model | levels per axis (product) | "
+             "every level in every model | repeats | trainings |"), "|" + "---|" * 7]
+    any_row = False
+    for label, name in (("TCGA side", tables.RUNS_TCGA), ("GTEx side", tables.RUNS_GTEX)):
+        d = design_summary(t.get(name, pd.DataFrame()))
+        if d is None:
+            lines.append(f"| {label} | n/a: no trainings | | | | | |")
+            continue
+        any_row = True
+        per = set(d["configs_per_model"].values())
+        cfg = (f"{per.pop()} x {len(d['models'])} models" if len(per) == 1 else
+               ", ".join(f"{model_label(m)} {n}" for m, n in d["configs_per_model"].items()))
+        lv = " x ".join(f"{a} {n}" for a, n in d["levels"].items())
+        lines.append(f"| {label} | {d['design']} | {cfg} | {lv} ({d['product']}) | "
+                     f"{'yes' if d['all_levels'] else 'no'} | {d['repeats']} | "
+                     f"{d['trainings']} |")
+    return lines if any_row else []
 
 
 def _num_row(section: str, claim: str, paper: float, value: float, n: int,
@@ -56,51 +152,100 @@ def _isclose(series: pd.Series, value: float) -> pd.Series:
     return np.isclose(series.astype(float), value, rtol=1e-6, atol=0)
 
 
+def _config_means(ok: pd.DataFrame) -> pd.DataFrame:
+    """Mean ARI per configuration (model + hyperparameters), repeats averaged."""
+    cols = [c for c in tables.CONFIG_COLUMNS if c in ok.columns]
+    df = ok.assign(ari=pd.to_numeric(ok["ari"], errors="coerce"))
+    df = df[np.isfinite(df["ari"])]
+    return df.groupby(cols, dropna=False, sort=False)["ari"].mean().reset_index()
+
+
+def _margin_interval(ok: pd.DataFrame, axis: str, bad: list, good: list, mask
+                     ) -> tuple[str, int]:
+    """Bootstrap text of an "underperforms" claim's margin (module doc) and configurations."""
+    cfg = _config_means(ok)
+    groups = [cfg.loc[mask(cfg, v), "ari"].to_numpy() for v in list(bad) + list(good)]
+    nb = len(bad)
+    if any(not len(g) for g in groups):
+        return "", 0
+    means = bootstrap_group_means(groups, N_BOOT, BOOT_SEED)
+    margin = means[:, nb:].min(axis=1) - means[:, :nb].max(axis=1)
+    point = min(g.mean() for g in groups[nb:]) - max(g.mean() for g in groups[:nb])
+    lo, hi = percentile_interval(margin, BOOT_LEVEL)
+    n_cfg = sum(len(g) for g in groups)
+    verdict = ("supported (interval above 0)" if lo > 0 else
+               "contradicted (interval below 0)" if hi < 0 else
+               "not resolved by this run (interval includes 0)")
+    return (f"margin {point:+.3f}, {100 * BOOT_LEVEL:.0f}% CI [{lo:+.3f}, {hi:+.3f}] over "
+            f"{n_cfg} configurations ({N_BOOT} resamples): {verdict}"), n_cfg
+
+
 def _underperform_row(ok: pd.DataFrame, axis: str, bad: list, good: list, claim: str,
                       section: str = "Fig 4") -> dict:
-    """Qualitative: mean ARI at every ``bad`` value < mean ARI at every ``good`` value."""
-    def mask(v):
-        return _isclose(ok[axis], v) if axis == "lr" else ok[axis].astype(str) == str(v)
+    """Qualitative: mean ARI at every ``bad`` value < mean ARI at every ``good`` value, with a
+    bootstrap interval of the margin over configurations (module doc)."""
+    def mask(df, v):
+        return _isclose(df[axis], v) if axis == "lr" else df[axis].astype(str) == str(v)
 
-    bads = {v: _mean_ari(ok, mask(v)) for v in bad}
-    goods = {v: _mean_ari(ok, mask(v)) for v in good}
+    bads = {v: _mean_ari(ok, mask(ok, v)) for v in bad}
+    goods = {v: _mean_ari(ok, mask(ok, v)) for v in good}
     bads = {k: v for k, v in bads.items() if v[1] > 0}
     goods = {k: v for k, v in goods.items() if v[1] > 0}
     rule = ("max mean ARI over the underperforming values < min mean ARI over the others "
             "(successful runs, all models)")
     if not bads or not goods:
-        return _row(section, claim, "holds", "n/a (values not in this grid)", 0, rule, NA)
+        return _row(section, claim, "holds", "n/a: values not in this grid", 0, rule, NA)
 
     def fmt(d):
         return ", ".join(f"{_vl(axis, k)}: {m:.3f} (n={n})" for k, (m, n) in d.items())
 
     holds = max(m for m, _ in bads.values()) < min(m for m, _ in goods.values())
     n = sum(n for _, n in bads.values()) + sum(n for _, n in goods.values())
+    interval, _ = _margin_interval(ok, axis, list(bads), list(goods), mask)
     return _row(section, claim, "holds", f"{fmt(bads)} vs {fmt(goods)}", n, rule,
-                YES if holds else NO)
+                YES if holds else NO, interval)
 
 
 def _vl(axis, v):
     return f"{float(v):.0e}" if axis == "lr" else str(v)
 
 
-def scorecard_rows(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Compute every scorecard row from the tidy tables (keys: ``vae_core.tables`` names)."""
+def scorecard_rows(t: dict[str, pd.DataFrame], gtex_source: str | None = None) -> pd.DataFrame:
+    """Compute every scorecard row from the tidy tables (keys: ``vae_core.tables`` names).
+
+    ``gtex_source``: notebook 04's cohort source; "none" (or an empty GTEx run table) makes the
+    GTEx rows "n/a: no GTEx-side cohort". A TCGA table without any finite AIC (a cohort without
+    survival data) makes the survival rows "n/a: <aic_reason>".
+    """
     runs = t.get(tables.RUNS_TCGA, pd.DataFrame())
     gtex = t.get(tables.RUNS_GTEX, pd.DataFrame())
+    no_gtex = _no_gtex(gtex, gtex_source)
+    if no_gtex:
+        gtex = None
     ok = successful(runs)
     van = ok[ok["model"] == "vanilla"] if len(ok) else ok
+    no_surv = _survival_reason(runs) if runs is not None else ""
     rows = []
 
     # ---- Fig 2 / S2 Table / S6: loss vs downstream, ARI vs AIC (vanilla) -------------------
     r, n = spearman(van["val_loss"], van["ari"]) if len(van) else (np.nan, 0)
     rows.append(_num_row("Fig 2A, S2 Table", "vanilla VAE: |Spearman rho| validation loss vs ARI",
                          PAPER_S2_VANILLA["loss_vs_ari"], r, n, absolute=True))
-    r, n = spearman(van["val_loss"], van["aic"]) if len(van) else (np.nan, 0)
-    rows.append(_num_row("Fig 2B, S2 Table", "vanilla VAE: |Spearman rho| validation loss vs AIC",
-                         PAPER_S2_VANILLA["loss_vs_aic"], r, n, absolute=True))
-    r, n = spearman(van["ari"], van["aic"]) if len(van) else (np.nan, 0)
-    rows.append(_num_row("S6 Fig", "vanilla VAE: Spearman rho ARI vs AIC", -0.82, r, n))
+    claim = "vanilla VAE: |Spearman rho| validation loss vs AIC"
+    if no_surv:
+        rows.append(_na_row("Fig 2B, S2 Table", claim, f"{PAPER_S2_VANILLA['loss_vs_aic']:g}",
+                            no_surv, f"|diff| <= {TOLERANCE}"))
+    else:
+        r, n = spearman(van["val_loss"], van["aic"]) if len(van) else (np.nan, 0)
+        rows.append(_num_row("Fig 2B, S2 Table", claim, PAPER_S2_VANILLA["loss_vs_aic"], r, n,
+                             absolute=True))
+    claim = "vanilla VAE: Spearman rho ARI vs AIC"
+    if no_surv:
+        rows.append(_na_row("S6 Fig", claim, "-0.82", no_surv,
+                            f"same sign and |diff| <= {TOLERANCE}"))
+    else:
+        r, n = spearman(van["ari"], van["aic"]) if len(van) else (np.nan, 0)
+        rows.append(_num_row("S6 Fig", claim, -0.82, r, n))
 
     # ---- Fig 2C/D pair ---------------------------------------------------------------------
     pair = t.get(tables.FIG2_PAIR, pd.DataFrame())
@@ -127,6 +272,9 @@ def scorecard_rows(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
         rule = (f"mean {label} of beta-TCVAE and of DIP-VAE each {better} than every other "
                 "model's mean (successful runs)")
         claim = f"beta-TCVAE and DIP-VAE best on average ({label})"
+        if score == "aic" and no_surv:
+            rows.append(_na_row("Fig 3", claim, "holds", no_surv, rule))
+            continue
         if not {"betatc", "dip"} <= set(means) or len(means) < 3:
             rows.append(_row("Fig 3", claim, "holds", "n/a (models missing)",
                              sum(n for _, n in means.values()), rule, NA))
@@ -167,7 +315,8 @@ def scorecard_rows(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     else:
         rows.append(_row("Fig 5", "beta-TCVAE fails at learning rate 1e-1", "all fail",
                          "n/a (beta-TCVAE at lr 1e-1 not in this grid)", 0, rule, NA))
-    rule = "no CAT-VAE training failed (TCGA and GTEx)"
+    rule = ("no CAT-VAE training failed (TCGA only: " + NO_GTEX + ")" if no_gtex
+            else "no CAT-VAE training failed (TCGA and GTEx)")
     cat = pd.concat([d[d["model"] == "cat"] for d in (runs, gtex) if d is not None and len(d)]
                     or [pd.DataFrame(columns=["status"])])
     if len(cat):
@@ -180,9 +329,13 @@ def scorecard_rows(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     # ---- Fig 6: TCGA vs GTEx -----------------------------------------------------------------
     conc = t.get(tables.CONCORDANCE, pd.DataFrame())
-    r, n = spearman(conc["ari_tcga"], conc["ari_gtex"]) if len(conc) else (np.nan, 0)
-    rows.append(_num_row("Fig 6B", "Spearman rho of ARI, TCGA vs GTEx, per configuration",
-                         0.7, r, n))
+    claim = "Spearman rho of ARI, TCGA vs GTEx, per configuration"
+    if no_gtex and (conc is None or not len(conc)):
+        rows.append(_na_row("Fig 6B", claim, "0.7", NO_GTEX,
+                            f"same sign and |diff| <= {TOLERANCE}"))
+    else:
+        r, n = spearman(conc["ari_tcga"], conc["ari_gtex"]) if len(conc) else (np.nan, 0)
+        rows.append(_num_row("Fig 6B", claim, 0.7, r, n))
 
     # ---- Fig 7, 9, S8: disentanglement bounds ------------------------------------------------
     sc = t.get(tables.DISENTANGLE_SCORES, pd.DataFrame())
@@ -219,10 +372,12 @@ def scorecard_rows(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def scorecard_markdown(rows: pd.DataFrame, source: str = "simulated", profile: str = "",
-                       gtex_source: str | None = None) -> str:
+                       gtex_source: str | None = None, design: list[str] | None = None) -> str:
     """Render the scorecard as Markdown; the header names the cohort sources (``source``: the
-    TCGA-side cohort of notebook 01, ``gtex_source``: the GTEx side) and says plainly when a
-    cohort is simulated."""
+    TCGA-side cohort of notebook 01, ``gtex_source``: the GTEx side), says plainly when a
+    cohort is simulated, and states the design (``design``: Markdown lines from
+    ``design_markdown``). The claims table has one row per scorecard row, its last column the
+    bootstrap interval of the "underperforms" rows."""
     def is_sim(s) -> bool:
         return str(s).lower() in ("simulated", "sim", "synthetic")
 
@@ -238,6 +393,12 @@ def scorecard_markdown(rows: pd.DataFrame, source: str = "simulated", profile: s
                   "says nothing about the paper's findings on real data."), ""]
     head += [f"Cohort sources: TCGA side **{source}**"
              + (f", GTEx side **{gtex_source}**." if gtex_source is not None else "."), ""]
+    if design:
+        head += ["## Design", "", *design, "",
+                 ("A design keeps every level of every axis when the column says yes, so the "
+                  "per-value summaries (Fig 4, 5, S7) and the claims below are estimable; "
+                  "with a fraction each value is averaged over fewer configurations."), ""]
+    head += ["## Claims", ""]
     n_yes = int((rows["agrees"] == YES).sum())
     n_no = int((rows["agrees"] == NO).sum())
     n_na = int((rows["agrees"] == NA).sum())
@@ -246,11 +407,18 @@ def scorecard_markdown(rows: pd.DataFrame, source: str = "simulated", profile: s
              (f"Numeric rows agree when the sign matches and |this run - paper| <= {TOLERANCE}; "
              "qualitative rows when the stated inequality holds; `n` is the number of "
              "trainings, configurations or cells behind this run's value."), ""]
-    cols = ["section", "claim", "paper", "this run", "n", "agrees when", "agrees"]
+    if "interval" in rows.columns and (rows["interval"].astype(str) != "").any():
+        head += [(f"`95% interval`: for the \"underperforms\" rows, the margin (lowest mean "
+                  "ARI of the other values minus the highest of the underperforming values; "
+                  f"> 0 when the claim holds) with its {100 * BOOT_LEVEL:.0f}% percentile "
+                  f"interval over {N_BOOT} bootstrap resamples of configurations (seeded; "
+                  "repeats averaged per configuration)."), ""]
+    cols = ["section", "claim", "paper", "this run", "n", "agrees when", "agrees",
+            "95% interval"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in rows.iterrows():
         cells = [r["section"], r["claim"], r["paper"], r["this_run"], r["n"], r["rule"],
-                 f"**{r['agrees']}**"]
+                 f"**{r['agrees']}**", r.get("interval", "") or ""]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(head + lines) + "\n"
 
@@ -262,6 +430,7 @@ def write_scorecard(t: dict[str, pd.DataFrame], out_dir: str | os.PathLike,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "scorecard.md"
-    path.write_text(scorecard_markdown(scorecard_rows(t), source=source, profile=profile,
-                                       gtex_source=gtex_source))
+    path.write_text(scorecard_markdown(scorecard_rows(t, gtex_source=gtex_source),
+                                       source=source, profile=profile, gtex_source=gtex_source,
+                                       design=design_markdown(t)))
     return path

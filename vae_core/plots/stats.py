@@ -1,4 +1,5 @@
-"""Small statistics the figures, tables and scorecard share (Spearman with n, percentile cut)."""
+"""Small statistics the figures, tables and scorecard share (Spearman with n, percentile cut,
+stratified bootstrap of group means)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,38 @@ def below_percentile(df: pd.DataFrame, column: str = "val_loss", percentile: flo
         return df.iloc[0:0]
     cut = np.percentile(v[fin], percentile)
     return df[fin & (v <= cut)]
+
+
+def bootstrap_group_means(groups, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+    """Stratified bootstrap of group means: ``[n_boot, n_groups]``.
+
+    ``groups``: a sequence of 1-D arrays (e.g. the mean ARI of each configuration at one value of
+    a hyperparameter); each resample draws, within every group separately and with replacement,
+    as many values as the group has, and takes their mean. Non-finite values are dropped first;
+    an empty group raises ``ValueError``. Seeded (``numpy.random.default_rng(seed)``).
+    """
+    if int(n_boot) < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot!r}")
+    rng = np.random.default_rng(seed)
+    out = np.empty((int(n_boot), len(groups)))
+    for g, values in enumerate(groups):
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v)]
+        if not v.size:
+            raise ValueError(f"bootstrap_group_means: group {g} has no finite value")
+        idx = rng.integers(0, v.size, size=(int(n_boot), v.size))
+        out[:, g] = v[idx].mean(axis=1)
+    return out
+
+
+def percentile_interval(samples, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval ``(lo, hi)`` of bootstrap ``samples`` at ``level`` (0.95: 2.5-97.5)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    s = np.asarray(samples, dtype=float)
+    s = s[np.isfinite(s)]
+    if not s.size:
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    lo, hi = np.percentile(s, [tail, 100 - tail])
+    return float(lo), float(hi)

@@ -1,0 +1,331 @@
+"""Benchmark: projected cost of a whole profile on 2 cores (SPEC 9, issue 14 C).
+
+    python -m vae_core.bench profile [paper_lite|quick|paper] [--tcga 3] [--gtex 2] [--cores 2]
+                                     [--genes-raw 6000] [--seed 0] [--save PATH] [--from PATH]
+
+``paper_lite`` (default): on simulated cohorts of the paper's sizes (TCGA-side 11,014 samples,
+33 types; GTEx-side 17,382 samples, 30 tissues; ``--genes-raw`` simulated genes, then
+``preprocess`` to the profile's ``n_top_genes`` = 5,000), expands the profile's TCGA and GTEx
+grids (``params/<profile>.yaml``), trains a seeded sample of ``--tcga`` / ``--gtex`` of their
+configurations with the profile's ``train`` fields (full early stopping) on one torch thread
+each (as ``grid.run`` does), times each training and its downstream (``downstream.evaluate``:
+Leiden ARI and, on TCGA, Cox AIC, as notebooks 03 and 04 call it), and prints the projection
+
+    total = (trainings_tcga x mean_tcga + trainings_gtex x mean_gtex
+             + trainings_nb05 x mean_tcga + downstream core-seconds) / cores + data
+
+saying which numbers were measured and which projected. Times are CPU seconds of this process
+(one torch / BLAS / numba thread, so CPU seconds = core-seconds; on a shared machine the wall
+time is longer and printed beside them). Notebook 05's trainings (every model x
+latent dim at the recommended lr 1e-3, adam; ``disentangle.study_spec``) are projected with the
+TCGA sample's mean; its WSEPIN/RMIG scoring is not measured (see ``vae_core.bench wsepin``).
+Data: the simulation + preprocessing time stands in for loading the real files.
+
+``quick`` and ``paper``: projection only, from the same per-epoch times (measured here, or read
+with ``--from`` from a ``--save``d run) scaled by training samples x genes, and capped at the
+profile's ``max_epochs``; labelled as such. The machine may be shared: times measured under
+load are longer than on an idle machine (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Paper sizes (issue 14, SPEC 9): TCGA-side samples after filtering, GTEx-side samples.
+PAPER_N_TCGA = 11014
+PAPER_N_GTEX = 17382
+PROFILES = ("paper_lite", "quick", "paper")
+
+
+def load_profile(name: str, params_dir: Path) -> dict[str, Any]:
+    """The parameters of ``params/<name>.yaml``; ``ValueError`` naming the valid profiles."""
+    import yaml
+
+    path = Path(params_dir) / f"{name}.yaml"
+    if name not in PROFILES or not path.exists():
+        raise ValueError(f"unknown profile {name!r} (looked for {path}); valid: {list(PROFILES)}.")
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _n_models(spec: dict) -> int:
+    return len(spec.get("model", [None]))
+
+
+def design(spec: dict, train: dict, seed: int) -> tuple[list, int, str]:
+    """``(configs, count, note)`` of a grid spec: ``grid.expand`` when it accepts the spec.
+
+    If this checkout's ``grid.expand`` does not know ``fraction: N`` yet, the count is
+    ``models x N x repeats`` (SPEC 5) and the configurations are those of the full product
+    (the sample is then drawn from the full grid; said in ``note``).
+    """
+    from ..grid import expand
+
+    try:
+        configs = expand(spec, train=train, base_seed=seed)
+        return configs, len(configs), "grid.expand"
+    except ValueError as exc:
+        frac = spec.get("fraction")
+        if not isinstance(frac, int) or isinstance(frac, bool):
+            raise
+        full = {k: v for k, v in spec.items() if k != "fraction"}
+        configs = expand(full, train=train, base_seed=seed)
+        count = _n_models(spec) * int(frac) * int(spec.get("repeats", 1))
+        return configs, count, (f"fraction: {frac} not accepted by grid.expand here ({exc}); "
+                                f"count = models x N x repeats, sample from the full product")
+
+
+def _sample(configs: list, k: int, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(configs), size=min(k, len(configs)), replace=False)
+    return [configs[i] for i in sorted(idx)]
+
+
+def _cohort(kind: str, n: int, genes_raw: int, n_top: int, seed: int):
+    from ..data import preprocess, simulate
+
+    c = time.process_time()
+    raw = simulate(kind, n_samples=n, n_genes=genes_raw, seed=seed)
+    t_sim = time.process_time() - c
+    c = time.process_time()
+    adata = preprocess(raw, n_top_genes=n_top)
+    t_pre = time.process_time() - c
+    print(f"  {kind}: simulate {n} x {genes_raw} in {t_sim:.1f} cpu-s, preprocess to "
+          f"{adata.n_vars} genes in {t_pre:.1f} cpu-s", flush=True)
+    return adata, t_sim + t_pre
+
+
+def measure(params: dict, n_tcga: int, n_gtex: int, genes_raw: int, seed: int,
+            sizes: tuple[int, int] = (PAPER_N_TCGA, PAPER_N_GTEX),
+            save: str | None = None) -> dict:
+    """Train and evaluate the sampled configurations; return the measurements (JSON-able).
+
+    With ``save`` the measurements so far are written there after every training, so an
+    interrupted run can still be projected with ``--from``.
+    """
+    import dataclasses
+
+    import torch
+
+    from ..downstream import evaluate
+    from ..train import encode, fit, training_matrix
+
+    torch.set_num_threads(1)
+    train = dict(params.get("train") or {})
+    n_top = int(params.get("n_top_genes") or 5000)
+    out: dict[str, Any] = {"n_top_genes": n_top, "trainings": [], "data_s": 0.0}
+    t, c = time.perf_counter(), time.process_time()
+    rng = np.random.default_rng(seed)
+    import pandas as pd
+
+    evaluate(rng.normal(size=(300, 5)).astype(np.float32),
+             pd.DataFrame({"label": rng.integers(0, 3, 300).astype(str)}), survival=False)
+    out["warmup_s"] = time.process_time() - c
+    print(f"one-time warm-up per worker process (scanpy import, numba JIT of the kNN weights): "
+          f"{out['warmup_s']:.1f} cpu-s, wall {time.perf_counter() - t:.1f} s (measured; excluded "
+          "from the per-configuration times)")
+    print("data (measured):")
+    for kind, n, spec_key, k in (("tcga", sizes[0], "grid_tcga", n_tcga),
+                                 ("gtex", sizes[1], "grid_gtex", n_gtex)):
+        if k <= 0:
+            continue
+        adata, t_data = _cohort(kind, n, genes_raw, n_top, seed)
+        out["data_s"] += t_data
+        configs, _, note = design(params[spec_key], train, seed)
+        if note != "grid.expand":
+            print(f"  note: {note}")
+        X = training_matrix(adata)
+        for cfg in _sample(configs, k, seed):
+            cfg = dataclasses.replace(cfg, n_threads=1, device="cpu")
+            name = (f"{cfg.model}/d{cfg.latent_dim}/lr{cfg.lr:g}/{cfg.init}/{cfg.optimizer}/"
+                    f"{cfg.activation}")
+            t, c = time.perf_counter(), time.process_time()
+            res = fit(cfg, adata)
+            t_fit, c_fit = time.perf_counter() - t, time.process_time() - c
+            t, c = time.perf_counter(), time.process_time()
+            ds: dict[str, Any] = {"ari": math.nan, "aic": math.nan}
+            if res.status == "ok":
+                z = encode(res.model, X, mode=cfg.embedding, seed=cfg.seed)["z"]
+                ds = evaluate(z, adata.obs, survival=(kind == "tcga"), seed=0)
+            t_ds, c_ds = time.perf_counter() - t, time.process_time() - c
+            row = {"cohort": kind, "config": name, "status": res.status, "epochs": res.epochs,
+                   "train_s": c_fit, "downstream_s": c_ds, "train_wall_s": t_fit,
+                   "downstream_wall_s": t_ds, "n_samples": adata.n_obs,
+                   "n_train": len(res.train_idx), "n_genes": adata.n_vars,
+                   "ari": float(ds["ari"]), "aic": float(ds["aic"])}
+            out["trainings"].append(row)
+            print(f"  {kind} {name}: {res.status}, {res.epochs} epochs, train {c_fit:.1f} cpu-s "
+                  f"({c_fit / max(res.epochs, 1):.2f} s/epoch; wall {t_fit:.1f} s), downstream "
+                  f"{c_ds:.1f} cpu-s (wall {t_ds:.1f} s) "
+                  f"(ARI {row['ari']:.3f}, AIC {row['aic']:.0f})", flush=True)
+            if save:
+                Path(save).write_text(json.dumps(out, indent=1))
+    return out
+
+
+def _mean(rows: list[dict], key: str, cohort: str) -> float:
+    vals = [r[key] for r in rows if r["cohort"] == cohort]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def _per_epoch_unit(rows: list[dict], cohort: str) -> float:
+    """Seconds per epoch per (training sample x gene), mean over the cohort's measured runs."""
+    vals = [r["train_s"] / max(r["epochs"], 1) / (r["n_train"] * r["n_genes"])
+            for r in rows if r["cohort"] == cohort]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def project(params: dict, meas: dict, profile: str, cores: int, seed: int) -> dict:
+    """Projected core-seconds and wall time of ``profile`` from measurements ``meas``."""
+    from ..disentangle import study_spec
+
+    rows = meas["trainings"]
+    train = dict(params.get("train") or {})
+    max_epochs = int(train.get("max_epochs", 1000))
+    counts = {}
+    notes = []
+    for key in ("grid_tcga", "grid_gtex"):
+        _, counts[key], note = design(params[key], train, seed)
+        if note != "grid.expand":
+            notes.append(f"{key}: {note}")
+    n05 = _n_models(study_spec(params["disentangle_models"], params["disentangle_latent_dims"]))
+    n05 *= len(params["disentangle_latent_dims"])
+    measured_size = profile == "paper_lite"
+    if measured_size:
+        t_tcga, t_gtex = _mean(rows, "train_s", "tcga"), _mean(rows, "train_s", "gtex")
+        d_tcga, d_gtex = _mean(rows, "downstream_s", "tcga"), _mean(rows, "downstream_s", "gtex")
+        label = "measured means of the sampled trainings"
+    else:
+        # scale the per-epoch cost by training samples x genes; epochs as measured, capped
+        simulated = params.get("source") == "simulated"
+        n_t = int(params.get("n_samples_tcga") or PAPER_N_TCGA) if simulated else PAPER_N_TCGA
+        n_g = int(params.get("n_samples_gtex") or PAPER_N_GTEX) if simulated else PAPER_N_GTEX
+        genes = int(params.get("n_top_genes") or 5000)
+        frac = float(train.get("train_fraction", 0.7))
+        ep = [min(r["epochs"], max_epochs) for r in rows]
+        epochs = float(np.mean(ep)) if ep else math.nan
+        unit_t, unit_g = _per_epoch_unit(rows, "tcga"), _per_epoch_unit(rows, "gtex")
+        if math.isnan(unit_g):
+            unit_g = unit_t
+        t_tcga = unit_t * epochs * frac * n_t * genes
+        t_gtex = unit_g * epochs * frac * n_g * genes
+        # downstream: kNN + Leiden scale ~ linearly in samples at fixed dims
+        d_tcga = _mean(rows, "downstream_s", "tcga") * n_t / PAPER_N_TCGA
+        d_gtex = _mean(rows, "downstream_s", "gtex") * n_g / PAPER_N_GTEX
+        label = (f"projected: measured s/epoch scaled to {n_t} / {n_g} samples x {genes} genes, "
+                 f"{epochs:.0f} epochs (measured mean, capped at max_epochs {max_epochs})")
+    if math.isnan(t_gtex):
+        t_gtex = t_tcga * PAPER_N_GTEX / PAPER_N_TCGA
+    if math.isnan(d_gtex):
+        d_gtex = d_tcga * PAPER_N_GTEX / PAPER_N_TCGA
+    parts = {
+        "TCGA grid trainings": counts["grid_tcga"] * t_tcga,
+        "GTEx grid trainings": counts["grid_gtex"] * t_gtex,
+        "notebook 05 trainings": n05 * t_tcga,
+        "TCGA downstream (ARI + AIC)": counts["grid_tcga"] * d_tcga,
+        "GTEx downstream (ARI)": counts["grid_gtex"] * d_gtex,
+    }
+    core_s = sum(parts.values())
+    wall = core_s / cores + meas["data_s"] + meas.get("warmup_s", 0.0) * 3
+    return {"profile": profile, "label": label, "counts": counts, "n05": n05,
+            "per_training": {"tcga": t_tcga, "gtex": t_gtex},
+            "per_downstream": {"tcga": d_tcga, "gtex": d_gtex}, "parts_core_s": parts,
+            "core_s": core_s, "data_s": meas["data_s"],
+            "warmup_s": meas.get("warmup_s", 0.0) * 3, "wall_s": wall, "cores": cores,
+            "notes": notes}
+
+
+def report(p: dict) -> None:
+    """Print the projection of ``project``."""
+    c = p["counts"]
+    print(f"\nprojection for profile {p['profile']!r} on {p['cores']} cores "
+          f"(per-training times: {p['label']}):")
+    for n in p["notes"]:
+        print(f"  note: {n}")
+    print(f"  trainings: TCGA grid {c['grid_tcga']}, GTEx grid {c['grid_gtex']}, notebook 05 "
+          f"{p['n05']} (projected with the TCGA mean)")
+    print(f"  per training: TCGA {p['per_training']['tcga']:.0f} s, GTEx "
+          f"{p['per_training']['gtex']:.0f} s; per downstream: TCGA "
+          f"{p['per_downstream']['tcga']:.1f} s, GTEx {p['per_downstream']['gtex']:.1f} s")
+    for k, v in p["parts_core_s"].items():
+        print(f"  {k:30s} {v / 3600:7.2f} core-h")
+    print(f"  {'data (simulate + preprocess)':30s} {p['data_s'] / 3600:7.2f} h (stand-in for "
+          "loading the real files; measured)")
+    print(f"  {'downstream warm-up':30s} {p['warmup_s'] / 3600:7.2f} h (one per worker, notebooks "
+          "03, 04, 05; measured once)")
+    print(f"  PROJECTED TOTAL: {p['core_s'] / 3600:.2f} core-h -> {p['wall_s'] / 3600:.2f} h "
+          f"wall on {p['cores']} cores (not measured: WSEPIN/RMIG scoring of notebook 05, "
+          "figures of notebook 06)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m vae_core.bench profile",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("profile", nargs="?", default="paper_lite", choices=PROFILES)
+    ap.add_argument("--tcga", type=int, default=3, help="TCGA-side configurations trained")
+    ap.add_argument("--gtex", type=int, default=2, help="GTEx-side configurations trained")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--genes-raw", type=int, default=6000,
+                    help="simulated genes before selecting n_top_genes")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-samples", type=int, nargs=2, default=(PAPER_N_TCGA, PAPER_N_GTEX),
+                    metavar=("TCGA", "GTEX"),
+                    help="cohort sizes measured (default the paper's; smaller only to smoke-test "
+                         "this script: the projection then no longer describes the profile)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a profile parameter for the projection (YAML value; dotted "
+                         "keys for nested ones), e.g. --set n_samples_tcga=11014 --set "
+                         "train.max_epochs=8")
+    ap.add_argument("--params-dir", default=str(Path(__file__).resolve().parents[2] / "params"))
+    ap.add_argument("--save", default=None, help="write the measurements (JSON) here")
+    ap.add_argument("--from", dest="from_", default=None,
+                    help="read measurements saved by --save instead of training")
+    args = ap.parse_args(argv)
+
+    from threadpoolctl import threadpool_limits
+
+    params = load_profile(args.profile, Path(args.params_dir))
+    for item in args.set:
+        import yaml
+
+        key, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--set expects KEY=VALUE, got {item!r}")
+        node = params
+        *parents, leaf = key.split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+        node[leaf] = yaml.safe_load(value)
+        print(f"override: {key} = {node[leaf]!r}")
+    lite = load_profile("paper_lite", Path(args.params_dir))
+    t0 = time.perf_counter()
+    if tuple(args.n_samples) != (PAPER_N_TCGA, PAPER_N_GTEX):
+        print(f"WARNING: measuring at {args.n_samples}, not the paper's sizes: a smoke test, "
+              "not a projection of the profile")
+    print(f"profile benchmark: {args.profile}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cpus (a shared machine measures longer times)")
+    if args.from_:
+        meas = json.loads(Path(args.from_).read_text())
+        print(f"measurements read from {args.from_} ({len(meas['trainings'])} trainings)")
+    else:
+        with threadpool_limits(limits=1):
+            meas = measure(lite, args.tcga, args.gtex, args.genes_raw, args.seed,
+                           sizes=tuple(args.n_samples), save=args.save)
+        if args.save:
+            Path(args.save).write_text(json.dumps(meas, indent=1))
+            print(f"measurements saved to {args.save}")
+    report(project(params, meas, args.profile, args.cores, args.seed))
+    print(f"benchmark wall time {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
