@@ -225,11 +225,16 @@ def _designed_tables(n: int, seed: int = 0) -> dict[str, pd.DataFrame]:
     return {k: normalise(v, k) for k, v in t.items()}
 
 
+@pytest.fixture(scope="module")
+def designed36() -> dict[str, pd.DataFrame]:
+    return _designed_tables(36)
+
+
 @pytest.mark.parametrize("name, cohort", [("fig4_hyperparameters_tcga", T.RUNS_TCGA),
                                           ("figS7_hyperparameters_gtex", T.RUNS_GTEX),
                                           ("fig5_failures", T.RUNS_TCGA)])
-def test_fig4_s7_and_fig5_draw_every_level_of_a_designed_run(name, cohort):
-    t = _designed_tables(36)
+def test_fig4_s7_and_fig5_draw_every_level_of_a_designed_run(designed36, name, cohort):
+    t = designed36
     assert len(t[cohort]) == 6 * 36
     fig = plots.draw(name, t)
     texts = "\n".join(x.get_text() for x in fig.findobj(matplotlib.text.Text))

@@ -125,6 +125,20 @@ def test_expand_counts_order_keys_and_seeds():
     assert not set(map(grid.config_key, fixed)) & set(keys)  # other protocol, other keys
 
 
+def test_precision_and_execution_fields_do_not_change_keys():
+    """fp32 / bf16 runs of a configuration share its key (precision is an execution field)."""
+    base = grid.expand(SPEC_2x2)
+    for train in ({"precision": "bf16"}, {"precision": "tf32"}, {"n_threads": 2},
+                  {"device": "cpu"}):
+        other = grid.expand({**SPEC_2x2, "train": train})
+        assert [grid.config_key(c) for c in other] == [grid.config_key(c) for c in base]
+        assert [c.seed for c in other] == [c.seed for c in base]
+    assert {c.precision for c in grid.expand({**SPEC_2x2, "train": {"precision": "bf16"}})} == {
+        "bf16"}
+    with pytest.raises(ValueError, match="fp16.*bf16"):
+        grid.expand({**SPEC_2x2, "train": {"precision": "fp16"}})
+
+
 def test_expand_normalises_numbers_given_as_strings():
     a = grid.expand({"lr": ["1e-3", 1.0e-1], "latent_dim": ["10", 50.0],
                      "train": {"max_epochs": "40", "min_delta": "1e-4"}})

@@ -379,3 +379,141 @@ def test_build_all_writes_every_expected_file_and_index(tmp_path):
     assert index.count("<img ") == len(plots.FIGURES)
     assert 'src="../../figures/tiny/fig2_vanilla_loss_vs_downstream.png"' in index
     assert "tableS2_loss_spearman.md" in index and "Missing expected files" not in index
+
+
+# ------------------------------------------------------------------ scorecard on designs (issue 14 B)
+from vae_core.plots import scorecard as SC
+from vae_core.plots.stats import bootstrap_group_means, percentile_interval
+from vae_core.plots.synthetic import public_export_tables
+
+
+def test_bootstrap_helpers_known_answers():
+    # hand-computed: numpy's linear percentile of 1..100 at 2.5 / 97.5 is 3.475 / 97.525
+    assert percentile_interval(np.arange(1, 101)) == pytest.approx((3.475, 97.525))
+    m = bootstrap_group_means([np.full(7, 0.3), [1.0, np.nan, 1.0]], n_boot=50, seed=1)
+    assert m.shape == (50, 2) and np.allclose(m[:, 0], 0.3) and np.allclose(m[:, 1], 1.0)
+    a = bootstrap_group_means([np.arange(10.0)], n_boot=200, seed=3)
+    assert np.array_equal(a, bootstrap_group_means([np.arange(10.0)], n_boot=200, seed=3))
+    assert not np.array_equal(a, bootstrap_group_means([np.arange(10.0)], n_boot=200, seed=4))
+    with pytest.raises(ValueError, match="group 1 has no finite value"):
+        bootstrap_group_means([[1.0], [np.nan]])
+
+
+def _opt_runs(sgd_shift: float, n_per: int = 30, seed: int = 0) -> pd.DataFrame:
+    """Successful runs, one per configuration: latent dims x 3 optimizers, SGD shifted."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_per):
+        for opt in ("adam", "rmsprop", "sgd"):
+            ari = 0.4 + rng.normal(0, 0.05) + (sgd_shift if opt == "sgd" else 0.0)
+            rows.append({"model": "vanilla", "latent_dim": 10, "lr": 1e-3, "init": "normal",
+                         "optimizer": opt, "activation": "tanh", "repeat": 0, "key": f"{i}{opt}",
+                         "status": "ok", "ari": ari, "seed": i, "val_loss": 1.0, "aic": 1.0})
+    df = pd.DataFrame(rows)
+    df["latent_dim"] = np.repeat(np.arange(n_per), 3)   # distinct configurations
+    return normalise(df, T.RUNS_TCGA)
+
+
+@pytest.mark.parametrize("shift, agrees, verdict", [
+    (-0.2, YES, ": supported (interval above 0)"),
+    (-0.03, YES, ": not resolved by this run (interval includes 0)"),
+    (0.0, None, ": not "),                     # no effect: never "supported"
+    (0.2, NO, ": not supported (interval below 0)")])
+def test_underperforms_rows_carry_a_bootstrap_interval(shift, agrees, verdict):
+    ok = _opt_runs(shift)
+    row = SC._underperform_row(ok, "optimizer", ["sgd"], ["adam", "rmsprop"], "SGD")
+    assert verdict in row["interval"] and "90 configurations (1000 resamples)" in row["interval"]
+    if agrees is not None:
+        assert row["agrees"] == agrees
+    # point margin = min(mean adam, mean rmsprop) - mean sgd, hand-computed
+    means = ok.groupby("optimizer")["ari"].mean()
+    point = min(means["adam"], means["rmsprop"]) - means["sgd"]
+    assert f"margin {point:+.3f}" in row["interval"]
+    again = SC._underperform_row(ok, "optimizer", ["sgd"], ["adam", "rmsprop"], "SGD")
+    assert again["interval"] == row["interval"]                     # seeded
+
+
+def _designed_synthetic(n: int = 36) -> dict[str, pd.DataFrame]:
+    from vae_core import grid
+    from vae_core.keys import GRID_AXES
+
+    hyper = ["latent_dim", "lr", "init", "optimizer", "activation"]
+    t = make_synthetic_tables(0, latent_dims=tuple(GRID_AXES["latent_dim"]), repeats=2,
+                              disentangle_dims=(10,))
+    keep = pd.DataFrame([{a: getattr(c, a) for a in ["model", *hyper]} for c in grid.expand(
+        {**{a: list(v) for a, v in GRID_AXES.items()}, "fraction": n})])
+    for name in (T.RUNS_TCGA, T.RUNS_GTEX, T.CONCORDANCE):
+        t[name] = t[name].merge(keep, on=["model", *hyper], how="inner")[t[name].columns]
+    return {k: normalise(v, k) for k, v in t.items()}
+
+
+@pytest.fixture(scope="module")
+def designed() -> dict[str, pd.DataFrame]:
+    return _designed_synthetic(36)
+
+
+def test_scorecard_states_the_design_and_supports_planted_claims(designed):
+    d = SC.design_summary(designed[T.RUNS_TCGA])
+    assert d["design"] == "fraction: 36" and d["product"] == 1080 and d["all_levels"]
+    assert set(d["configs_per_model"].values()) == {36} and d["repeats"] == 2
+    assert d["trainings"] == 6 * 36 * 2
+    assert SC.design_summary(designed[T.RUNS_GTEX])["repeats"] == 1
+    full = SC.design_summary(make_synthetic_tables(0, **SMALL)[T.RUNS_TCGA])
+    assert full["design"] == "full product" and full["product"] == 2 * 4 * 3 * 3 * 2
+    rows = scorecard_rows(designed)
+    for text in ("U(0,1)", "SGD", "extreme learning rates"):
+        r = _row(rows, text)
+        assert r.agrees == YES and "supported (interval above 0)" in r.interval, text
+    assert (rows.loc[~rows.section.eq("Fig 4"), "interval"] == "").all()
+    md = plots.scorecard_markdown(rows, source="simulated", design=SC.design_markdown(designed))
+    assert "| TCGA side | fraction: 36 | 36 x 6 models |" in md
+    assert "(1080) | yes | 2 | 432 |" in md and "| GTEx side | fraction: 36" in md
+    assert "95% interval" in md and "1000 bootstrap resamples" in md
+
+
+def test_scorecard_survival_rows_na_with_the_tables_reason(tabs):
+    t = public_export_tables(tabs, survival=False, gtex=True, absent_features=())
+    rows = scorecard_rows(t)
+    surv = rows[rows.claim.str.contains("AIC")]
+    assert len(surv) == 3
+    assert (surv.this_run == "n/a: no survival data in this cohort").all()
+    assert (surv.agrees == NA).all()
+    assert _row(rows, "validation loss vs ARI").agrees != NA           # ARI rows unaffected
+    # a reason of the table's own is quoted; no aic_reason column -> the default reason
+    t[T.RUNS_TCGA]["aic_reason"] = np.where(t[T.RUNS_TCGA].status == "ok",
+                                            "os_event all missing", "training failed")
+    assert _row(scorecard_rows(t), "ARI vs AIC").this_run == "n/a: os_event all missing"
+    t[T.RUNS_TCGA] = t[T.RUNS_TCGA].drop(columns=["aic_reason"])
+    assert _row(scorecard_rows(t), "best on average (AIC)").this_run == \
+        "n/a: no survival data in this cohort"
+
+
+def test_scorecard_gtex_rows_na_without_a_gtex_cohort(tabs):
+    t = public_export_tables(tabs, survival=True, gtex=False, absent_features=())
+    rows = scorecard_rows(t)
+    r = _row(rows, "TCGA vs GTEx")
+    assert r.this_run == "n/a: no GTEx-side cohort" and r.agrees == NA
+    assert "TCGA only: no GTEx-side cohort" in _row(rows, "CAT-VAE never fails").rule
+    # gtex_source "none" wins even when stale GTEx tables are present
+    rows = scorecard_rows(tabs, gtex_source="none")
+    assert _row(rows, "CAT-VAE never fails").n == int((tabs[T.RUNS_TCGA].model == "cat").sum())
+    rows = scorecard_rows({**tabs, T.CONCORDANCE: tabs[T.CONCORDANCE].iloc[0:0]},
+                          gtex_source="none")
+    assert _row(rows, "TCGA vs GTEx").this_run == "n/a: no GTEx-side cohort"
+
+
+def test_index_page_renders_the_scorecard_as_a_marked_table(tmp_path, designed):
+    out = paths.figures_dir("des", tmp_path)
+    plots.write_scorecard(designed, out, source="simulated", profile="des",
+                          gtex_source="simulated")
+    rows = scorecard_rows(designed, gtex_source="simulated")
+    page = nbreport.write_index("des", tmp_path).read_text()
+    assert "<pre>" not in page and "| section |" not in page         # no raw Markdown
+    assert page.count("<tr class='agree'>") == int((rows.agrees == YES).sum())
+    assert page.count("<tr class='disagree'>") == int((rows.agrees == NO).sum())
+    assert page.count("\u2714 agrees") == int((rows.agrees == YES).sum())
+    assert "<td>fraction: 36</td>" in page
+    assert "<blockquote><strong>This run is on SIMULATED cohorts</strong>" in page
+    assert "<td>vanilla VAE: |Spearman rho| validation loss vs ARI</td>" in page
+    html_md = nbreport.scorecard_html("| a | agrees |\n|---|---|\n| x \\| y | **n/a** |\n")
+    assert "<td>x | y</td>" in html_md and "<tr class='na'>" in html_md

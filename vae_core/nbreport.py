@@ -10,6 +10,7 @@ import argparse
 import html
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -40,7 +41,95 @@ figure img{width:100%;height:auto;border:1px solid #eee;background:white}
 figcaption{font-size:0.85em;margin-top:4px}
 .missing{color:#b00020;font-weight:bold}
 pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:0.8em}
+.scorecard blockquote{border-left:4px solid #e0a800;background:#fff8e1;margin:1em 0;
+ padding:0.5em 1em}
+.scorecard table{border-collapse:collapse;width:100%;font-size:0.82em;margin:0.5em 0 1.2em}
+.scorecard th{background:#eceff1;text-align:left;position:sticky;top:0}
+.scorecard th,.scorecard td{border:1px solid #cfd8dc;padding:4px 6px;vertical-align:top}
+.scorecard tr.agree td{background:#e8f5e9}
+.scorecard tr.disagree td{background:#ffebee}
+.scorecard tr.na td{background:#f5f5f5;color:#555}
+.scorecard td.verdict{font-weight:bold;white-space:nowrap}
+.scorecard tr.agree td.verdict{color:#1b5e20}
+.scorecard tr.disagree td.verdict{color:#b71c1c}
 </style>"""
+
+#: Text mark and row class of each scorecard verdict (colour alone is not enough to read).
+_VERDICTS = {"yes": ("\u2714 agrees", "agree"), "no": ("\u2718 disagrees", "disagree"),
+             "n/a": ("\u2013 n/a", "na")}
+
+
+def _inline(text: str) -> str:
+    """HTML of one line of the scorecard's Markdown: escaped, with **bold** and `code`."""
+    out = html.escape(text.replace("\\|", "|"), quote=False)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+
+
+def _cells(line: str) -> list[str]:
+    """Cells of a Markdown table line (``\\|`` is a literal bar inside a cell)."""
+    body = line.strip()
+    body = body.removeprefix("|")
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    return [c.strip() for c in re.split(r"(?<!\\)\|", body)]
+
+
+def _table_html(lines: list[str]) -> str:
+    head = _cells(lines[0])
+    verdict_col = head.index("agrees") if "agrees" in head else None
+    out = ["<table>", "<thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in head)
+           + "</tr></thead>", "<tbody>"]
+    for line in lines[2:]:
+        cells = _cells(line)
+        cls, tds = "", []
+        for i, c in enumerate(cells):
+            if i == verdict_col:
+                mark, cls = _VERDICTS.get(c.strip("*").strip(), (c.strip("*"), ""))
+                tds.append(f"<td class='verdict'>{html.escape(mark)}</td>")
+            else:
+                tds.append(f"<td>{_inline(c)}</td>")
+        out.append(f"<tr class='{cls}'>" + "".join(tds) + "</tr>" if cls
+                   else "<tr>" + "".join(tds) + "</tr>")
+    out += ["</tbody>", "</table>"]
+    return "\n".join(out)
+
+
+def scorecard_html(markdown: str, skip_title: bool = False) -> str:
+    """The scorecard's Markdown (``plots.scorecard_markdown``) as an HTML fragment.
+
+    Headings become ``h3``/``h4``, ``>`` lines a highlighted note, Markdown tables HTML tables;
+    in the claims table each row is coloured and marked by its verdict (class ``agree``,
+    ``disagree`` or ``na``; text "✔ agrees", "✘ disagrees", "– n/a"). Only the constructs that
+    ``scorecard_markdown`` writes are understood; anything else is a paragraph.
+    ``skip_title``: drop the first ``# `` heading (the page has its own).
+    """
+    lines = markdown.splitlines()
+    if skip_title:
+        first = next((k for k, ln in enumerate(lines) if ln.strip()), None)
+        if first is not None and lines[first].startswith("# "):
+            lines = lines[first + 1:]
+    out: list[str] = ["<div class='scorecard'>"]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("|"):
+            j = i
+            while j < len(lines) and lines[j].startswith("|"):
+                j += 1
+            out.append(_table_html(lines[i:j]))
+            i = j
+            continue
+        m = re.match(r"^(#+)\s+(.*)$", line)
+        if m:
+            level = min(len(m.group(1)) + 2, 6)
+            out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
+        elif line.startswith(">"):
+            out.append(f"<blockquote>{_inline(line.lstrip('> '))}</blockquote>")
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+        i += 1
+    out.append("</div>")
+    return "\n".join(out)
 
 
 def write_index(profile: str, root: str | Path | None = None) -> Path:
@@ -73,8 +162,8 @@ def write_index(profile: str, root: str | Path | None = None) -> Path:
     score = fig / SCORECARD
     rows.append("<h2>Reproduction scorecard</h2>")
     if score.exists():
-        rows.append(f'<p><a href="{rel(score)}">{SCORECARD}</a></p>'
-                    f"<pre>{esc(score.read_text())}</pre>")
+        rows.append(f'<p>Source: <a href="{rel(score)}">{SCORECARD}</a></p>'
+                    + scorecard_html(score.read_text(), skip_title=True))
     else:
         rows.append(f'<p class="missing">{SCORECARD} missing</p>')
 

@@ -31,8 +31,8 @@ change it. ``design_report(spec)`` returns what the design achieved (also logged
 N must lie between the largest number of levels of an axis and the full product per model.
 
 Key: the first 16 hex digits of the SHA-1 of the canonical JSON (sorted keys) of every experiment
-field of the ``TrainConfig`` (all fields but ``seed`` and the execution-only ``device`` and
-``n_threads``) plus ``repeat``. The seed is derived from the key, so the same key always trains
+field of the ``TrainConfig`` (all fields but ``seed`` and the execution-only ``device``,
+``n_threads`` and ``precision``) plus ``repeat``. The seed is derived from the key, so the same key always trains
 with the same seed (same split, same initialisation), whichever executor or machine runs it.
 """
 
@@ -49,13 +49,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..keys import GRID_AXES
-from ..train import TrainConfig
+from ..train import PRECISIONS, TrainConfig
 from .design import DesignReport, balanced_design
 
 log = logging.getLogger(__name__)
 
 #: TrainConfig fields that say *where/how fast* a training runs, not *what* it computes.
-EXECUTION_FIELDS: tuple[str, ...] = ("device", "n_threads")
+#: ``precision`` (fp32 | tf32 | bf16) changes numbers only within float tolerance, so fp32 and bf16
+#: runs of a configuration share its key; the record keeps the precision it trained with.
+EXECUTION_FIELDS: tuple[str, ...] = ("device", "n_threads", "precision")
 #: Fields the grid sets itself; a spec may not fix them.
 DERIVED_FIELDS: tuple[str, ...] = ("seed", "repeat")
 #: Keys of a spec mapping besides the axes.
@@ -67,6 +69,7 @@ FRACTIONS: tuple[str, ...] = ("full", "half")
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
     "loss_scale": ("published", "elbo"),
     "embedding": ("sample", "mean"),
+    "precision": PRECISIONS,
 }
 
 
@@ -302,8 +305,8 @@ def config_key(config: TrainConfig) -> str:
     """Stable key of a training: 16 hex digits of SHA-1 over its experiment fields + repeat.
 
     The experiment fields are every TrainConfig field but ``seed`` and the execution-only
-    ``device`` and ``n_threads``. When ``config.seed`` is the seed ``expand`` derives from that
-    hash (the default), the hash is the key; any other seed (``expand(base_seed=...)`` or a
+    ``device``, ``n_threads`` and ``precision``. When ``config.seed`` is the seed ``expand``
+    derives from that hash (the default), the hash is the key; any other seed (``expand(base_seed=...)`` or a
     hand-made config) is hashed in too, so two trainings with different seeds never share a key.
     """
     fields = experiment_fields(config)

@@ -11,7 +11,9 @@ rows of Fig 4 also carry a bootstrap interval (column ``interval``): the claim's
 (> 0 when the claim holds) recomputed on ``N_BOOT`` stratified resamples of configurations
 (repeats averaged per configuration first; resampled within each hyperparameter value; seeded),
 with its 95% percentile interval, so a reader sees whether the run supports the claim (interval
-above 0), leaves it open (interval across 0) or contradicts it (interval below 0).
+above 0), leaves it open (interval across 0) or does not support it (interval below 0). With
+several values on a side the margin (a min minus a max of noisy means) is biased low when the
+values do not differ: the interval is conservative (it calls a claim supported less easily).
 """
 
 from __future__ import annotations
@@ -115,7 +117,8 @@ def design_markdown(t: dict[str, pd.DataFrame]) -> list[str]:
     for label, name in (("TCGA side", tables.RUNS_TCGA), ("GTEx side", tables.RUNS_GTEX)):
         d = design_summary(t.get(name, pd.DataFrame()))
         if d is None:
-            lines.append(f"| {label} | n/a: no trainings | | | | | |")
+            why = NO_GTEX if name == tables.RUNS_GTEX else "no trainings"
+            lines.append(f"| {label} | n/a: {why} | | | | | |")
             continue
         any_row = True
         per = set(d["configs_per_model"].values())
@@ -174,7 +177,7 @@ def _margin_interval(ok: pd.DataFrame, axis: str, bad: list, good: list, mask
     lo, hi = percentile_interval(margin, BOOT_LEVEL)
     n_cfg = sum(len(g) for g in groups)
     verdict = ("supported (interval above 0)" if lo > 0 else
-               "contradicted (interval below 0)" if hi < 0 else
+               "not supported (interval below 0)" if hi < 0 else
                "not resolved by this run (interval includes 0)")
     return (f"margin {point:+.3f}, {100 * BOOT_LEVEL:.0f}% CI [{lo:+.3f}, {hi:+.3f}] over "
             f"{n_cfg} configurations ({N_BOOT} resamples): {verdict}"), n_cfg
