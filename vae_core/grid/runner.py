@@ -321,9 +321,11 @@ def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
         return
     from joblib.externals.loky import ProcessPoolExecutor
 
+    from .._gridpool import init_worker  # light module: workers start in parallel (its doc)
+
     workers = min(n_workers, len(tasks))
     one = {v: "1" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
                                initargs=(X, labels, 1), env=one)
     queue = list(tasks)
     pending: dict[Future, list[str]] = {}
@@ -347,7 +349,7 @@ def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
     finally:
         for fut in pending:
             fut.cancel()
-        pool.shutdown(wait=clean, kill_workers=not clean)
+        pool.shutdown(wait=False, kill_workers=not clean)  # results are in: no need to wait
 
 
 # --------------------------------------------------------------------------- ray executor
