@@ -148,3 +148,117 @@ def test_load_source_variants(tmp_path, tables, sim_gtex_raw):
         load_source("table")
     with pytest.raises(ValueError, match="unknown source 'xena'"):
         load_source("xena")
+
+
+# ------------------------------------------------------------ file errors name the file (13 F)
+def _expr_text(n_genes=400):
+    rng = np.random.default_rng(0)
+    head = "sample\t" + "\t".join(f"G{j}" for j in range(n_genes))
+    rows = [s + "\t" + "\t".join(f"{v:.5f}" for v in rng.uniform(2, 14, n_genes))
+            for s in ("001", "002", "010")]
+    return "\n".join([head] + rows) + "\n"
+
+
+def test_truncated_and_corrupt_gz_name_the_file(tmp_path, tables):
+    raw = gzip.compress(_expr_text().encode())
+    cut = tmp_path / "cut.tsv.gz"
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match=r"expression file .*cut\.tsv\.gz is a truncated or "
+                                         r"corrupt gzip file.*gzip -t cut\.tsv\.gz.*again"):
+        load_table(cut, tables[1], label="type")
+    bad = tmp_path / "bad.tsv.gz"
+    bad.write_bytes(raw[:30] + bytes(40) + raw[70:])
+    with pytest.raises(ValueError, match=r"bad\.tsv\.gz is a truncated or corrupt gzip"):
+        load_table(bad, tables[1], label="type")
+    obs_cut = tmp_path / "obs.tsv.gz"
+    obs_raw = gzip.compress(OBS_TSV.encode() * 200)
+    obs_cut.write_bytes(obs_raw[:-12])
+    with pytest.raises(ValueError, match=r"sample annotation file .*obs\.tsv\.gz is a truncated"):
+        load_table(tables[0], obs_cut, label="type")
+
+
+def test_empty_and_blank_files_name_the_file(tmp_path, tables):
+    from vae_core.data import TableFileError
+
+    empty = tmp_path / "empty.tsv"
+    empty.write_bytes(b"")
+    with pytest.raises(TableFileError, match=r"expression file .*empty\.tsv is empty \(0 bytes\)"
+                                             r".*expected a TSV/CSV text table"):
+        load_table(empty, tables[1], label="type")
+    blank = _write(tmp_path / "blank.csv.gz", "\n\n\n")
+    with pytest.raises(TableFileError, match=r"blank\.csv\.gz holds no text"):
+        load_table(tables[0], blank, label="type")
+    head = _write(tmp_path / "head.tsv", "sample\tGA\tGB\n")
+    with pytest.raises(TableFileError, match=r"head\.tsv has a header but no data rows"):
+        load_table(head, tables[1], label="type")
+
+
+def test_binary_files_are_not_tables(tmp_path, tables):
+    rand = tmp_path / "random.tsv"
+    rand.write_bytes(np.random.default_rng(0).bytes(4000))
+    with pytest.raises(ValueError, match=r"random\.tsv is binary, not a text table.*expected a "
+                                         r"TSV/CSV"):
+        load_table(rand, tables[1], label="type")
+    png = tmp_path / "plot.tsv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    with pytest.raises(ValueError, match=r"plot\.tsv is a PNG image, not a text table"):
+        load_table(png, tables[1], label="type")
+    h5 = tmp_path / "cohort.tsv"
+    h5.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(200))
+    with pytest.raises(ValueError, match=r"cohort\.tsv is an HDF5 file.*source: h5ad"):
+        load_table(tables[0], h5, label="type")
+    gz_bin = tmp_path / "bin.tsv.gz"
+    gz_bin.write_bytes(gzip.compress(np.random.default_rng(1).bytes(4000)))
+    with pytest.raises(ValueError, match=r"bin\.tsv\.gz is binary"):
+        load_table(gz_bin, tables[1], label="type")
+
+
+def test_ragged_table_names_the_file_and_line(tmp_path, tables):
+    rag = _write(tmp_path / "rag.tsv", "sample\tGA\tGB\n001\t1\t2\n002\t1\t2\t3\t4\n010\t1\t1\n")
+    with pytest.raises(ValueError, match=r"rag\.tsv cannot be parsed.*line 3.*every row has as "
+                                         r"many fields"):
+        load_table(rag, tables[1], label="type")
+
+
+def test_inf_cell_is_an_error_with_count_and_first_location(tmp_path, tables):
+    expr = _write(tmp_path / "inf.tsv", "sample\tGA\tGB\tGC\n001\t1\t2\t3\n002\t2\t-Inf\t1\n"
+                                        "010\tinf\t4\t0.5\n")
+    with pytest.raises(ValueError, match=r"2 infinite expression value\(s\) \(inf/-inf\) in "
+                                         r".*inf\.tsv; the first is -inf at sample '002', gene "
+                                         r"'GB'.*log2\(x \+ 1\).*NA"):
+        load_table(expr, tables[1], label="type")
+    t = _write(tmp_path / "inf_t.tsv", "gene\t001\t002\nGA\t1\t1e39\nGB\t2\t-Inf\n")
+    with pytest.raises(ValueError, match=r"2 infinite.*first is inf at sample '002', gene 'GA'"):
+        load_table(t, tables[1], label="type", genes_as_rows=True)
+
+
+def test_r_style_header_and_mislabelled_gz(tmp_path, tables):
+    """R's write.table header (no row-name field) and a plain file named .gz both load."""
+    expr = _write(tmp_path / "r.tsv", "GA\tGB\n001\t1\t2\n002\t3\t4\n010\t5\t6\n")
+    a = load_table(expr, tables[1], label="type")
+    assert list(a.obs_names) == ["001", "002", "010"] and list(a.var_names) == ["GA", "GB"]
+    plain = tmp_path / "plain.tsv.gz"
+    plain.write_text(EXPR)
+    assert load_table(plain, tables[1], label="type").shape == (3, 3)
+
+
+def test_no_overlap_hints_genes_as_rows(tmp_path, tables):
+    expr = _write(tmp_path / "t.tsv", "gene\tGA\tGB\n001\t1\t2\n002\t3\t4\n010\t5\t6\n")
+    with pytest.raises(ValueError, match=r"no sample ID is shared.*t\.tsv.*obs\.tsv.*set "
+                                         r"genes_as_rows=False.*table_genes_as_rows: false"):
+        load_table(expr, tables[1], label="type", genes_as_rows=True)
+    obs = _write(tmp_path / "o.tsv", "id\ttype\n1\tA\n2\tB\n10\tA\n")
+    with pytest.raises(ValueError, match=r"3 IDs match after ignoring case, leading zeros"):
+        load_table(tables[0], obs, label="type")
+
+
+def test_streaming_matrix_reader_rejects_inf(tmp_path):
+    """The Xena/GCT reader (vae_core.data._matrix) treats inf like load_table: an error."""
+    from vae_core.data._matrix import MatrixFormatError, open_binary, read_header_line, read_matrix
+
+    path = _write(tmp_path / "m.tsv", "gene\tS1\tS2\tS3\nGA\t1\t2\t3\nGB\t4\t-Inf\tinf\n")
+    with open_binary(path) as fh:
+        header = read_header_line(fh, path)
+        with pytest.raises(MatrixFormatError, match=r"m\.tsv: 2 infinite value\(s\).*first at "
+                                                    r"gene 'GB', sample 'S2'"):
+            read_matrix(path, fh, header[1:], 1)

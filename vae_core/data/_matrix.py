@@ -102,8 +102,9 @@ def read_matrix(
     against the number of rows found. ``transform`` is applied in place to each float32 block
     (e.g. log2(x + 1)); ``header_lines`` counts the lines before the body (for error messages).
     Returns :class:`Matrix` with X [n_kept, n_rows] float32.
-    Raises :class:`MatrixFormatError` naming the file and line for a ragged row, a non-number or
-    a truncated file.
+    Raises :class:`MatrixFormatError` naming the file and line for a ragged row, a non-number,
+    an ``inf``/``-inf`` cell (count and first gene/sample; an error, as in ``load_table``) or a
+    truncated file.
     """
     path = Path(path)
     n_cols = len(columns)
@@ -144,6 +145,16 @@ def read_matrix(
         if not all_kept:
             block = block[:, keep_idx]
         n_missing += int(np.isnan(block).sum())
+        inf = np.isinf(block)
+        if inf.any():
+            r, c = np.argwhere(inf)[0]
+            gene = names[0][row + r] if n_prefix else f"data row {row + r + 1}"
+            raise MatrixFormatError(
+                f"{path}: {int(inf.sum())} infinite value(s) (inf/-inf) between lines "
+                f"{start_line} and {start_line + k - 1}; the first at gene {gene!r}, sample "
+                f"{columns[keep_idx[c]]!r}. Values must be finite numbers or NA; download the "
+                "file again or write those cells as NA."
+            )
         if transform is not None:
             block = transform(block)
         if out is not None:

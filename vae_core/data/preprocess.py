@@ -1,6 +1,9 @@
 """Preprocessing (SPEC 2.2): the identical path for every source.
 
-1. keep samples with a label;
+1. keep samples with a label (NaN, empty, ``nan``/``NA``/``None`` text mean none; the dropped
+   samples are counted in a warning and in provenance, never a "nan" class). Fewer than two
+   classes is checked where a user's cohort enters (``load_table`` / ``load_source``, with
+   :func:`check_label_classes`), before any training; ``preprocess`` itself accepts one class;
 2. per gene, over the non-missing cells: the MEAN absolute deviation around the gene's mean
    (the paper's text and its published code, pandas ``mad``), or, as an explicit option, the
    MEDIAN absolute deviation from the gene's median;
@@ -134,13 +137,55 @@ def deviation_curve(adata: ad.AnnData, deviation: str = "mean") -> np.ndarray:
     return np.sort(dev)[::-1]
 
 
+#: Label text that means "no label" (as well as NaN / None / empty text); never a class.
+NO_LABEL_TEXT = frozenset({"", "nan", "na", "n/a", "none", "null", "<na>"})
+
+
+def _has_label(lab: pd.Series) -> np.ndarray:
+    """Boolean mask of samples with a real label (not NaN, empty, ``nan``/``NA``/``None`` text)."""
+    text = lab.astype(object).map(lambda v: "" if v is None or (not isinstance(v, str)
+                                                                 and pd.isna(v)) else str(v))
+    return (~text.str.strip().str.lower().isin(NO_LABEL_TEXT)).to_numpy()
+
+
+def check_label_classes(labels: pd.Series, column: str | None = None, where: str | None = None,
+                        annotation: pd.DataFrame | None = None) -> None:
+    """Raise ``ValueError`` unless the labelled samples hold at least two classes (SPEC 2.2).
+
+    Called by ``load_table`` and ``load_source("h5ad")``, i.e. in notebook 01, before any
+    training.
+    ``column`` and ``where`` name the user's label column and its file in the message;
+    ``annotation`` (the sample table) lets the message suggest columns that have 2-50 values.
+    """
+    keep = _has_label(labels)
+    values = pd.Series(labels[keep].astype(str).str.strip().unique())
+    col = f"label column {column!r}" if column else "obs['label']"
+    src = f" of {where}" if where else ""
+    if values.size >= 2:
+        return
+    hint = ""
+    if annotation is not None:
+        top = min(50, max(2, len(annotation) // 2))
+        cands = [c for c in annotation.columns
+                 if c != "label" and 2 <= annotation[c].nunique(dropna=True) <= top]
+        if cands:
+            hint = f" Columns with 2-50 values in that table: {cands[:10]}."
+    if values.size == 0:
+        raise ValueError(f"no sample has a label: {col}{src} is empty or NA everywhere; fill it "
+                         "(cancer type / tissue) or choose another label column "
+                         f"(params: table_label).{hint}")
+    raise ValueError(f"{col}{src} has a single class, {values.iloc[0]!r} (all {int(keep.sum())} "
+                     "labelled samples): clustering ARI and the benchmark need at least two "
+                     "classes. Choose a label column with two or more values (params: "
+                     f"table_label), or add samples of another class.{hint}")
+
+
 def _labelled_rows(adata: ad.AnnData) -> np.ndarray | None:
     if OBS.LABEL not in adata.obs:
         raise KeyError(f"adata.obs has no {OBS.LABEL!r} column (columns: "
                        f"{list(adata.obs.columns)}); the label (cancer type / tissue) is "
                        "required. Rename your label column to 'label'.")
-    lab = adata.obs[OBS.LABEL]
-    keep = lab.notna().to_numpy() & (lab.astype(str).str.strip() != "").to_numpy()
+    keep = _has_label(adata.obs[OBS.LABEL])
     return None if keep.all() else np.flatnonzero(keep)
 
 
@@ -181,6 +226,11 @@ def preprocess(adata: ad.AnnData, n_top_genes: int = 5000,
     if n_kept == 0:
         raise ValueError("no sample has a label: obs['label'] is empty or NaN everywhere; fill "
                          "it (cancer type / tissue) before preprocessing.")
+    if n_kept < n_in:
+        warnings.warn(f"preprocess: dropped {n_in - n_kept} of {n_in} samples with no label "
+                      "(obs['label'] empty or NA); they are not a class. Kept "
+                      f"{n_kept}; the count is in uns['provenance']['preprocess']"
+                      "['n_samples_dropped_no_label'].", UserWarning, stacklevel=2)
 
     st = gene_statistics(adata.X, deviation, rows)
     nonconst = np.flatnonzero(~st["constant"].to_numpy())
@@ -223,8 +273,10 @@ def preprocess(adata: ad.AnnData, n_top_genes: int = 5000,
 
     sub = adata[rows] if rows is not None else adata
     obs = sub.obs.copy()
-    if isinstance(obs[OBS.LABEL].dtype, pd.CategoricalDtype):
-        obs[OBS.LABEL] = obs[OBS.LABEL].cat.remove_unused_categories()
+    lab = obs[OBS.LABEL]
+    if not isinstance(lab.dtype, pd.CategoricalDtype):
+        lab = pd.Series(pd.Categorical(lab.astype(str).str.strip()), index=obs.index)
+    obs[OBS.LABEL] = lab.cat.remove_unused_categories()
     var = adata.var.iloc[selected].copy()
     var["mean"] = mean
     var["sd"] = sd

@@ -3,17 +3,20 @@
 - ``expand(spec)`` -> list of TrainConfig (validated; repeats outermost, keys.GRID_AXES order)
 - ``design_report(spec)`` -> what a ``fraction: N`` design achieved (balance, imbalance)
 - ``config_key(config)`` -> stable 16-hex key of a training (config + repeat)
-- ``run(configs, adata, store, executor="local"|"ray")`` -> DataFrame of records
+- ``run(configs, adata, store, executor="local"|"ray", stack_size=None)`` -> DataFrame of records
+  (``stack_size`` > 1 trains compatible configurations together with ``train.fit_many``;
+  ``default_stack_size(device)``: 1 on CPU, 16 on CUDA; ``stacks(configs, n)`` shows the grouping)
 - ``load_records(store)``, ``load_embedding(store, key, kind)``, ``load_history(store, key)``
 - ``status_summary(df)``, ``failure_reasons(df)``, ``plot_curves(store, df)`` for notebook 02
 """
 
 from .report import failure_reasons, plot_curves, status_summary
-from .runner import active_units, run
+from .runner import active_units, default_stack_size, run, stacks
 from .spec import config_key, design_report, expand, seed_from_key, validate
 from .store import load_embedding, load_history, load_records
 
 __all__ = [
-    "active_units", "config_key", "design_report", "expand", "failure_reasons", "load_embedding", "load_history",
-    "load_records", "plot_curves", "run", "seed_from_key", "status_summary", "validate",
+    "active_units", "config_key", "default_stack_size", "design_report", "expand",
+    "failure_reasons", "load_embedding", "load_history", "load_records", "plot_curves", "run",
+    "seed_from_key", "stacks", "status_summary", "validate",
 ]
