@@ -128,9 +128,9 @@ def test_expand_counts_order_keys_and_seeds():
 def test_precision_and_execution_fields_do_not_change_keys():
     """fp32 / bf16 runs of a configuration share its key (precision is an execution field)."""
     base = grid.expand(SPEC_2x2)
-    for train in ({"precision": "bf16"}, {"precision": "tf32"}, {"n_threads": 2},
+    for fixed in ({"precision": "bf16"}, {"precision": "tf32"}, {"n_threads": 2},
                   {"device": "cpu"}):
-        other = grid.expand({**SPEC_2x2, "train": train})
+        other = grid.expand({**SPEC_2x2, "train": fixed})
         assert [grid.config_key(c) for c in other] == [grid.config_key(c) for c in base]
         assert [c.seed for c in other] == [c.seed for c in base]
     assert {c.precision for c in grid.expand({**SPEC_2x2, "train": {"precision": "bf16"}})} == {

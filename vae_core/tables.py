@@ -18,7 +18,13 @@ RUNS_TCGA = "runs_tcga.csv"
 RUNS_GTEX = "runs_gtex.csv"
 RUNS_COLUMNS: tuple[str, ...] = CONFIG_COLUMNS + RECORD_COLUMNS
 
-#: Covariate-only Cox baseline (notebook 03): columns cohort, aic.
+#: Why a run's AIC is NaN ("" where it was computed; e.g. "no survival data in this cohort"),
+#: and which Cox covariates were used (e.g. "age;gender;label" or "label (absent: age, gender)"):
+#: text columns of the run tables and of the baseline table.
+AIC_REASON = "aic_reason"
+COVARIATES = "covariates"
+
+#: Covariate-only Cox baseline (notebook 03): columns cohort, aic, aic_reason, covariates.
 BASELINE_AIC = "baseline_aic.csv"
 
 #: The Fig 2C/D pair (notebook 03): role ("low_ari"|"high_ari") + RUNS_COLUMNS.

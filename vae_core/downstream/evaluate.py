@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import tables
 from ..keys import OBS, STATUS_OK
 from ..tables import RUNS_COLUMNS
 from .clustering import leiden_ari, umap_coordinates
@@ -31,10 +32,10 @@ REASON_COLUMN = "downstream_reason"
 #: Extra column of the run and baseline tables (contract with notebook 06 and the scorecard):
 #: "" where the AIC was computed, otherwise why it is NaN (e.g. ``survival.NO_SURVIVAL``,
 #: :data:`SURVIVAL_OFF`, :data:`TRAINING_FAILED`). Figures draw "n/a: <reason>".
-AIC_REASON_COLUMN = "aic_reason"
+AIC_REASON_COLUMN = tables.AIC_REASON
 #: Extra column of the run and baseline tables: the Cox covariates used (``covariates_note``:
 #: "age;gender;label", or "label (absent: age, gender)" when the cohort lacks some).
-COVARIATES_COLUMN = "covariates"
+COVARIATES_COLUMN = tables.COVARIATES
 #: ``aic_reason`` of a cohort evaluated with ``survival=False`` (notebook 04, GTEx side).
 SURVIVAL_OFF = "survival not evaluated for this cohort"
 #: ``aic_reason`` of a run whose training failed (no embedding, no AIC).

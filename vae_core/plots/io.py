@@ -18,9 +18,9 @@ from ..keys import GRID_AXES, STATUS_OK
 
 #: Columns of every table notebook 06 reads (from the comments of ``vae_core.tables``).
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    tables.RUNS_TCGA: tables.RUNS_COLUMNS + ("aic_reason",),
-    tables.RUNS_GTEX: tables.RUNS_COLUMNS + ("aic_reason",),
-    tables.BASELINE_AIC: ("cohort", "aic", "aic_reason"),
+    tables.RUNS_TCGA: tables.RUNS_COLUMNS + (tables.AIC_REASON,),
+    tables.RUNS_GTEX: tables.RUNS_COLUMNS + (tables.AIC_REASON,),
+    tables.BASELINE_AIC: ("cohort", "aic", tables.AIC_REASON),
     tables.FIG2_PAIR: ("role",) + tables.RUNS_COLUMNS,
     tables.FIG2_UMAP: ("key", "role", "umap1", "umap2", "label"),
     tables.CONCORDANCE: tables.CONFIG_COLUMNS + ("ari_tcga", "ari_gtex"),
@@ -33,8 +33,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 #: Text columns of the run/baseline tables (notebooks 03/04; ``downstream.evaluate``): "" when
 #: fine, else why a metric is NaN. CSV reads "" back as NaN; ``normalise`` restores "".
 #: ``aic_reason`` is the contract with the scorecard: "" where the AIC was computed.
-AIC_REASON = "aic_reason"
-TEXT_COLUMNS: tuple[str, ...] = ("reason", "downstream_reason", AIC_REASON, "covariates")
+AIC_REASON = tables.AIC_REASON
+TEXT_COLUMNS: tuple[str, ...] = ("reason", "downstream_reason", AIC_REASON, tables.COVARIATES)
 #: "n/a" text of the GTEx-side panels and scorecard rows when notebook 04 had no cohort.
 NO_GTEX = "no GTEx-side cohort"
 

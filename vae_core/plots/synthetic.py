@@ -165,12 +165,12 @@ def public_export_tables(t: dict[str, pd.DataFrame], *, survival: bool = False,
         df = out[name]
         if not survival:
             df["aic"] = np.nan
-            df["aic_reason"] = np.where(df["status"] == STATUS_OK, why, "training failed")
+            df[tables.AIC_REASON] = np.where(df["status"] == STATUS_OK, why, "training failed")
         else:
-            df["aic_reason"] = np.where(df["status"] == STATUS_OK, "", "training failed")
+            df[tables.AIC_REASON] = np.where(df["status"] == STATUS_OK, "", "training failed")
     if not survival:
         out[tables.BASELINE_AIC] = pd.DataFrame({"cohort": ["tcga"], "aic": [np.nan],
-                                                 "reason": [why], "aic_reason": [why]})
+                                                 "reason": [why], tables.AIC_REASON: [why]})
     if not gtex:
         out[tables.RUNS_GTEX] = out[tables.RUNS_GTEX].iloc[0:0]
         out[tables.CONCORDANCE] = out[tables.CONCORDANCE].iloc[0:0]
