@@ -113,7 +113,7 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
                obs: pd.DataFrame, *, features: Sequence[str] = DISENTANGLE_FEATURES,
                n_samples: int | None = 10000, n_bins: int = 10, strategy: str = "quantile",
                threshold: float = THRESHOLD, seed: int = 0, progress: bool = True,
-               ) -> dict[str, pd.DataFrame]:
+               n_jobs: int = 1) -> dict[str, pd.DataFrame]:
     """The four tables of notebook 05 (``vae_core.tables``) for every run in ``records``.
 
     Args:
@@ -127,11 +127,24 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
     ``features_absent``: ";"-joined features the cohort lacks), RMIG (+ ``status``: "ok", or
     "no_data" for a feature the cohort lacks, ``entropy``, ``factor_top1``,
     ``factor_top2``) and DISENTANGLED_FEATURES. Features the cohort lacks are computed as NaN,
-    never an error (SPEC 2.5).
+    never an error (SPEC 2.5). ``n_jobs`` > 1 scores the runs in that many worker processes
+    (joblib's loky pool; ``load`` must then be picklable, e.g. a ``functools.partial`` of
+    ``grid.load_embedding``); the tables are identical to ``n_jobs=1`` (same seeds, same order).
     """
     corr_rows, score_rows, rmig_rows, dis_rows = [], [], [], []
     absent = ";".join(unavailable_features(obs, features))
     recs = records.sort_values(["model", "latent_dim"], kind="stable")
+    ok = [r for _, r in recs.iterrows() if r.get("status", STATUS_OK) == STATUS_OK]
+    kwargs = {"features": features, "n_samples": n_samples, "n_bins": n_bins,
+              "strategy": strategy, "threshold": threshold, "seed": seed}
+    if int(n_jobs) > 1 and len(ok) > 1:
+        from joblib import Parallel, delayed
+
+        scored = Parallel(n_jobs=int(n_jobs), backend="loky", return_as="generator")(
+            delayed(_score_key)(load, r["key"], obs, kwargs) for r in ok)
+    else:
+        scored = (_score_key(load, r["key"], obs, kwargs) for r in ok)
+    results = iter(scored)
     for _, r in recs.iterrows():
         model, dim = str(r["model"]), int(r["latent_dim"])
         if r.get("status", STATUS_OK) != STATUS_OK:
@@ -140,12 +153,7 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
                                "posterior": "", "n_encoded": np.nan,
                                "features_absent": absent})
             continue
-        mu = load(r["key"], "mu")
-        logvar = _maybe(load, r["key"], "logvar")
-        logits = _maybe(load, r["key"], "logits") if logvar is None else None
-        res = score_embedding(mu, logvar, obs, logits=logits, features=features,
-                              n_samples=n_samples, n_bins=n_bins, strategy=strategy,
-                              threshold=threshold, seed=seed)
+        res = next(results)
         c = res["correlations"]
         long = c.reset_index().melt(id_vars="factor", var_name="feature", value_name="rho")
         long.insert(0, "latent_dim", dim)
@@ -184,6 +192,14 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
         "disentangled": pd.DataFrame(dis_rows, columns=["model", "latent_dim", "feature",
                                                         "factors"]),
     }
+
+
+def _score_key(load: Callable, key: str, obs: pd.DataFrame, kwargs: dict) -> dict:
+    """``score_embedding`` of one stored run (mu, and logvar or CAT's logits)."""
+    mu = load(key, "mu")
+    logvar = _maybe(load, key, "logvar")
+    logits = _maybe(load, key, "logits") if logvar is None else None
+    return score_embedding(mu, logvar, obs, logits=logits, **kwargs)
 
 
 def _maybe(load, key, kind):
