@@ -23,7 +23,7 @@ import torch
 from vae_core import grid, train
 from vae_core.grid import runner
 from vae_core.grid import store as gstore
-from vae_core.train import FitResult, TrainConfig
+from vae_core.train import TrainConfig
 
 TINY_TRAIN = {"max_epochs": 6, "min_epochs": 2, "hidden": 32, "batch_size": 32}
 
@@ -41,33 +41,8 @@ def tiny_cohort(n: int = 120, g: int = 30, seed: int = 0) -> anndata.AnnData:
     return anndata.AnnData(X=X, obs=obs)
 
 
-class FakeModel:
-    def __init__(self, seed: int, latent_dim: int):
-        self.seed, self.latent_dim = seed, latent_dim
-
-
-def fake_fit(config: TrainConfig, adata) -> FitResult:
-    """Deterministic in the seed; lr 0.1 with sgd 'diverges' (status failed)."""
-    rng = np.random.default_rng(config.seed)
-    epochs = int(rng.integers(5, 12))
-    losses = np.sort(rng.uniform(1, 2, size=epochs))[::-1]
-    history = [{"epoch": e + 1, "train_loss": float(v) + 0.1, "val_loss": float(v)}
-               for e, v in enumerate(losses)]
-    idx = np.arange(adata.n_obs)
-    if config.lr == 0.1 and config.optimizer == "sgd":
-        return FitResult(config, "failed", 3, float("nan"), float(losses[0]), history[:3], None,
-                         idx, idx, reason="nan loss at epoch 3")
-    return FitResult(config, "ok", epochs, float(losses[-1]), float(losses.min()), history,
-                     FakeModel(config.seed, config.latent_dim), idx, idx)
-
-
-def fake_encode(model, X, *, mode="sample", seed=0, batch_size=4096) -> dict:
-    rng = np.random.default_rng(model.seed)
-    mu = rng.normal(size=(X.shape[0], model.latent_dim)).astype(np.float32)
-    mu[:, 0] = 0.0  # one inactive unit
-    logvar = np.full_like(mu, -1.0)
-    z = mu + np.exp(0.5 * logvar) * np.random.default_rng(seed).normal(size=mu.shape)
-    return {"z": z.astype(np.float32), "mu": mu, "logvar": logvar}
+# the deterministic fakes of the grid tests (one definition; test_grid's fit also takes a delay)
+from test_grid import fake_encode, fake_fit
 
 
 @pytest.fixture

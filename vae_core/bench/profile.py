@@ -84,9 +84,11 @@ def design(spec: dict, train: dict, seed: int) -> tuple[list, int, str]:
 
 
 def _sample(configs: list, k: int, seed: int) -> list:
+    """``k`` configurations drawn without replacement, in the drawn (random) order, so that the
+    trainings finished by an interrupted ``--save`` run are still a random sample."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(configs), size=min(k, len(configs)), replace=False)
-    return [configs[i] for i in sorted(idx)]
+    return [configs[i] for i in idx]
 
 
 def _cohort(kind: str, n: int, genes_raw: int, n_top: int, seed: int):
