@@ -18,8 +18,9 @@ saying which numbers were measured and which projected. Times are CPU seconds of
 (one torch / BLAS / numba thread, so CPU seconds = core-seconds; on a shared machine the wall
 time is longer and printed beside them). Notebook 05's trainings (every model x
 latent dim at the recommended lr 1e-3, adam; ``disentangle.study_spec``) are projected with the
-TCGA sample's mean; its WSEPIN/RMIG scoring is not measured (see ``vae_core.bench wsepin``).
-Data: the simulation + preprocessing time stands in for loading the real files.
+TCGA sample's mean; its WSEPIN/RMIG scoring is bounded by ``WSEPIN_S_200`` per run (measured by
+``vae_core.bench wsepin`` at 200 dims). Data: the simulation + preprocessing time, plus the
+measured loading of the real downloads (``LOAD_REAL_S``) for profiles on real data.
 
 ``quick`` and ``paper``: projection only, from the same per-epoch times (measured here, or read
 with ``--from`` from a ``--save``d run) scaled by training samples x genes, and capped at the
@@ -43,6 +44,14 @@ import numpy as np
 PAPER_N_TCGA = 11014
 PAPER_N_GTEX = 17382
 PROFILES = ("paper_lite", "quick", "paper")
+#: Measured by ``python -m vae_core.bench wsepin`` (README, Benchmarks): WSEPIN of one run at
+#: 11,000 samples x 200 dims with 10,000 Monte-Carlo samples on one core. Notebook 05's scoring
+#: of a run is bounded by this (fewer dims are faster; RMIG and Spearman are seconds), scaled by
+#: the profile's ``wsepin_samples``.
+WSEPIN_S_200 = 85.0
+#: Measured by ``python -m vae_core.bench load_real`` (README): loading the real TCGA (48 s) and
+#: GTEx (177 s) downloads, added to the real-data profiles' wall time.
+LOAD_REAL_S = 48.0 + 177.0
 
 
 def load_profile(name: str, params_dir: Path) -> dict[str, Any]:
@@ -235,12 +244,16 @@ def project(params: dict, meas: dict, profile: str, cores: int, seed: int) -> di
         "TCGA downstream (ARI + AIC)": counts["grid_tcga"] * d_tcga,
         "GTEx downstream (ARI)": counts["grid_gtex"] * d_gtex,
     }
+    n_wsepin = float(params.get("wsepin_samples") or 10000)
+    parts["notebook 05 scoring (bound)"] = n05 * WSEPIN_S_200 * n_wsepin / 10000.0
     core_s = sum(parts.values())
-    wall = core_s / cores + meas["data_s"] + meas.get("warmup_s", 0.0) * 3
+    real = params.get("source") != "simulated"
+    load_s = LOAD_REAL_S if real else 0.0
+    wall = core_s / cores + meas["data_s"] + load_s + meas.get("warmup_s", 0.0) * 3
     return {"profile": profile, "label": label, "counts": counts, "n05": n05,
             "per_training": {"tcga": t_tcga, "gtex": t_gtex},
             "per_downstream": {"tcga": d_tcga, "gtex": d_gtex}, "parts_core_s": parts,
-            "core_s": core_s, "data_s": meas["data_s"],
+            "core_s": core_s, "data_s": meas["data_s"], "load_s": load_s,
             "warmup_s": meas.get("warmup_s", 0.0) * 3, "wall_s": wall, "cores": cores,
             "notes": notes}
 
@@ -261,11 +274,15 @@ def report(p: dict) -> None:
         print(f"  {k:30s} {v / 3600:7.2f} core-h")
     print(f"  {'data (simulate + preprocess)':30s} {p['data_s'] / 3600:7.2f} h (stand-in for "
           "loading the real files; measured)")
+    if p.get("load_s"):
+        print(f"  {'loading the real downloads':30s} {p['load_s'] / 3600:7.2f} h (measured by "
+              "bench load_real: TCGA 48 s + GTEx 177 s)")
     print(f"  {'downstream warm-up':30s} {p['warmup_s'] / 3600:7.2f} h (one per worker, notebooks "
           "03, 04, 05; measured once)")
     print(f"  PROJECTED TOTAL: {p['core_s'] / 3600:.2f} core-h -> {p['wall_s'] / 3600:.2f} h "
-          f"wall on {p['cores']} cores (not measured: WSEPIN/RMIG scoring of notebook 05, "
-          "figures of notebook 06)")
+          f"wall on {p['cores']} cores (notebook 05 scoring: an upper bound from bench wsepin, "
+          f"{WSEPIN_S_200:.0f} s per run at 200 dims; not included: notebook 06's figures, "
+          "~1.5 min in the quick profile)")
 
 
 def main(argv: list[str] | None = None) -> int:
