@@ -68,7 +68,11 @@ def test_every_model_each_member_equals_fit(cohort, model):
             assert a.shape == b.shape, k
         ea = encode(r.model, cohort.X, mode="mean")["mu"]
         eb = encode(ref.model, cohort.X, mode="mean")["mu"]
-        assert np.allclose(ea, eb, atol=2e-3 * max(1.0, np.abs(eb).max()))
+        # float32 sums are reordered between the vmapped and the single-model kernels (which
+        # kernels depends on the CPU): after 6 epochs the embeddings agree to ~1-2e-3 of their
+        # scale (beta-TC at lr 3e-3 measured 2.05e-3 on an AVX-512/AMX machine); a wrong member
+        # or weight would differ by O(1)
+        assert np.allclose(ea, eb, atol=4e-3 * max(1.0, np.abs(eb).max()))
 
 
 def test_divergence_and_early_stopping_stay_per_member(cohort):

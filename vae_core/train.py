@@ -213,10 +213,15 @@ def split_for(config: TrainConfig, adata) -> tuple[np.ndarray, np.ndarray]:
 
 @contextlib.contextmanager
 def execution_settings(config: TrainConfig, device: torch.device):
-    """Apply ``n_threads`` and ``precision="tf32"`` (CUDA only) for a block; restore them after.
+    """Apply ``n_threads``, ``precision="tf32"`` (CUDA only) and, on CPU, flush-to-zero of
+    denormal floats for a block; restore them after.
 
     tf32 sets ``torch.set_float32_matmul_precision("high")`` on CUDA; on CPU it is a no-op
-    (CPU float32 products stay float32).
+    (CPU float32 products stay float32). Denormals (|v| < 1.2e-38 in float32) are flushed to
+    zero on CPU (``torch.set_flush_denormal(True)``, reset to PyTorch's default ``False`` after):
+    IWAE's importance weights put such values in the decoder's gradients, and CPU matrix
+    products on denormals are ~10x slower (IWAE at TCGA size: 35 -> ~7 s per epoch); values that
+    small change no loss or gradient visibly.
     """
     old_threads = torch.get_num_threads()
     old_prec = torch.get_float32_matmul_precision()
@@ -224,9 +229,12 @@ def execution_settings(config: TrainConfig, device: torch.device):
         torch.set_num_threads(int(config.n_threads))
     if config.precision == "tf32" and device.type == "cuda":
         torch.set_float32_matmul_precision("high")
+    ftz = device.type == "cpu" and torch.set_flush_denormal(True)
     try:
         yield
     finally:
+        if ftz:
+            torch.set_flush_denormal(False)
         if config.n_threads:
             torch.set_num_threads(old_threads)
         torch.set_float32_matmul_precision(old_prec)

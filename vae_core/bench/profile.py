@@ -49,6 +49,10 @@ PROFILES = ("paper_lite", "quick", "paper")
 #: of a run is bounded by this (fewer dims are faster; RMIG and Spearman are seconds), scaled by
 #: the profile's ``wsepin_samples``.
 WSEPIN_S_200 = 85.0
+#: Measured by ``python -m vae_core.bench downstream`` (README): the slowest ARI + AIC of one
+#: configuration, structureless 200-dim embeddings, at 11,000 (TCGA) and 17,000 samples (GTEx),
+#: one core; used when a benchmark run trained nothing itself.
+DOWNSTREAM_S = {"tcga": 4.7, "gtex": 8.5}
 #: Measured by ``python -m vae_core.bench load_real`` (README): loading the real TCGA (48 s) and
 #: GTEx (177 s) downloads, added to the real-data profiles' wall time.
 LOAD_REAL_S = 48.0 + 177.0
@@ -182,6 +186,81 @@ def measure(params: dict, n_tcga: int, n_gtex: int, genes_raw: int, seed: int,
     return out
 
 
+def measure_per_epoch(params: dict, cohorts: tuple[str, ...], genes_raw: int, seed: int,
+                      epochs: int = 3, sizes: tuple[int, int] = (PAPER_N_TCGA, PAPER_N_GTEX),
+                      save: str | None = None, meas: dict | None = None) -> dict:
+    """CPU seconds per epoch of every model at its costliest grid setting, per cohort.
+
+    Each model is trained for exactly ``epochs`` epochs (``min_epochs = max_epochs``) at the
+    grid's largest latent dim with adam (the optimizer with the most state), one thread, the
+    profile's other ``train`` fields; an epoch includes its validation pass. Times ``x`` the
+    profile's ``max_epochs`` bound every training of that model: ``project`` turns them into
+    the profile's worst case (every training running to ``max_epochs``). Added to ``meas``
+    (``meas["per_epoch"][cohort][model]``) when given.
+    """
+    import dataclasses
+
+    import torch
+
+    from ..train import fit
+
+    torch.set_num_threads(1)
+    train = dict(params.get("train") or {})
+    n_top = int(params.get("n_top_genes") or 5000)
+    out = meas if meas is not None else {"n_top_genes": n_top, "trainings": [], "data_s": 0.0}
+    out.setdefault("per_epoch", {})
+    print(f"per-epoch cost, {epochs} epochs per model at the largest latent dim, adam (measured):")
+    for kind, n, spec_key in (("tcga", sizes[0], "grid_tcga"), ("gtex", sizes[1], "grid_gtex")):
+        if kind not in cohorts:
+            continue
+        adata, t_data = _cohort(kind, n, genes_raw, n_top, seed)
+        out["data_s"] = out.get("data_s", 0.0) + t_data
+        configs, _, _ = design(params[spec_key], train, seed)
+        dim = max(c.latent_dim for c in configs)
+        res_k = out["per_epoch"].setdefault(kind, {})
+        # one untimed epoch first: torch's one-time set-up would otherwise land on the first model
+        fit(dataclasses.replace(configs[0], min_epochs=1, max_epochs=1, n_threads=1,
+                                device="cpu"), adata)
+        for model in dict.fromkeys(c.model for c in configs):
+            base = next(c for c in configs if c.model == model)
+            cfg = dataclasses.replace(base, latent_dim=dim, optimizer="adam", lr=1e-3,
+                                      min_epochs=epochs, max_epochs=epochs, n_threads=1,
+                                      device="cpu")
+            c = time.process_time()
+            res = fit(cfg, adata)
+            sec = (time.process_time() - c) / max(res.epochs, 1)
+            res_k[model] = sec
+            print(f"  {kind} {model}/d{dim}/adam: {res.epochs} epochs, {sec:.2f} cpu-s/epoch "
+                  f"({res.status})", flush=True)
+            if save:
+                Path(save).write_text(json.dumps(out, indent=1))
+    return out
+
+
+def bound(params: dict, meas: dict, cores: int, seed: int) -> dict | None:
+    """Worst case of a profile: every training runs to ``max_epochs`` at its model's measured
+    per-epoch cost (``meas["per_epoch"]``); None without those measurements."""
+    from ..disentangle import study_spec
+    from ..grid import expand
+
+    per = meas.get("per_epoch") or {}
+    if "tcga" not in per:
+        return None
+    train = dict(params.get("train") or {})
+    max_epochs = int(train.get("max_epochs", 1000))
+    gtex = per.get("gtex") or {m: v * PAPER_N_GTEX / PAPER_N_TCGA for m, v in per["tcga"].items()}
+    parts = {}
+    for key, table in (("grid_tcga", per["tcga"]), ("grid_gtex", gtex)):
+        configs, _, _ = design(params[key], train, seed)
+        parts[key] = sum(table[c.model] for c in configs) * max_epochs
+    nb05 = expand(study_spec(params["disentangle_models"], params["disentangle_latent_dims"]),
+                  train=train, base_seed=seed)
+    parts["notebook 05"] = sum(per["tcga"][c.model] for c in nb05) * max_epochs
+    core_s = sum(parts.values())
+    return {"max_epochs": max_epochs, "parts_core_s": parts, "core_s": core_s,
+            "wall_s": core_s / cores}
+
+
 def _mean(rows: list[dict], key: str, cohort: str) -> float:
     vals = [r[key] for r in rows if r["cohort"] == cohort]
     return float(np.mean(vals)) if vals else math.nan
@@ -233,6 +312,9 @@ def project(params: dict, meas: dict, profile: str, cores: int, seed: int) -> di
         d_gtex = _mean(rows, "downstream_s", "gtex") * n_g / PAPER_N_GTEX
         label = (f"projected: measured s/epoch scaled to {n_t} / {n_g} samples x {genes} genes, "
                  f"{epochs:.0f} epochs (measured mean, capped at max_epochs {max_epochs})")
+    if math.isnan(d_tcga):  # nothing trained here (a --per-epoch-only run)
+        d_tcga = DOWNSTREAM_S["tcga"]
+        d_gtex = d_gtex if not math.isnan(d_gtex) else DOWNSTREAM_S["gtex"]
     if math.isnan(t_gtex):
         t_gtex = t_tcga * PAPER_N_GTEX / PAPER_N_TCGA
     if math.isnan(d_gtex):
@@ -256,6 +338,20 @@ def project(params: dict, meas: dict, profile: str, cores: int, seed: int) -> di
             "core_s": core_s, "data_s": meas["data_s"], "load_s": load_s,
             "warmup_s": meas.get("warmup_s", 0.0) * 3, "wall_s": wall, "cores": cores,
             "notes": notes}
+
+
+def report_bound(b: dict, p: dict) -> None:
+    """Print the worst case of ``bound`` with the rest of the projection ``p`` added."""
+    other = (p["parts_core_s"]["TCGA downstream (ARI + AIC)"]
+             + p["parts_core_s"]["GTEx downstream (ARI)"]
+             + p["parts_core_s"]["notebook 05 scoring (bound)"])
+    wall = (b["core_s"] + other) / p["cores"] + p["data_s"] + p.get("load_s", 0.0) + p["warmup_s"]
+    print(f"\nworst case (every training runs to max_epochs {b['max_epochs']} at its model's "
+          "measured cost per epoch):")
+    for k, v in b["parts_core_s"].items():
+        print(f"  {k:30s} {v / 3600:7.2f} core-h")
+    print(f"  downstream + scoring + data as above -> WORST-CASE TOTAL {wall / 3600:.2f} h wall on "
+          f"{p['cores']} cores")
 
 
 def report(p: dict) -> None:
@@ -305,6 +401,11 @@ def main(argv: list[str] | None = None) -> int:
                          "train.max_epochs=8")
     ap.add_argument("--params-dir", default=str(Path(__file__).resolve().parents[2] / "params"))
     ap.add_argument("--save", default=None, help="write the measurements (JSON) here")
+    ap.add_argument("--per-epoch", type=int, default=0, metavar="EPOCHS",
+                    help="also time every model for EPOCHS epochs at the largest latent dim and "
+                         "print the worst case (every training to max_epochs)")
+    ap.add_argument("--cohorts", default="tcga,gtex",
+                    help="--per-epoch: the cohorts to time (e.g. tcga)")
     ap.add_argument("--from", dest="from_", default=None,
                     help="read measurements saved by --save instead of training")
     args = ap.parse_args(argv)
@@ -332,16 +433,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"profile benchmark: {args.profile}; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cpus (a shared machine measures longer times)")
     if args.from_:
-        meas = json.loads(Path(args.from_).read_text())
+        meas: dict = {"trainings": [], "data_s": 0.0}
+        for path in args.from_.split(","):
+            part = json.loads(Path(path).read_text())
+            meas["trainings"] += part.get("trainings", [])
+            meas["data_s"] += part.get("data_s", 0.0)
+            meas["warmup_s"] = max(meas.get("warmup_s", 0.0), part.get("warmup_s", 0.0))
+            for kind, table in (part.get("per_epoch") or {}).items():
+                meas.setdefault("per_epoch", {}).setdefault(kind, {}).update(table)
         print(f"measurements read from {args.from_} ({len(meas['trainings'])} trainings)")
     else:
         with threadpool_limits(limits=1):
-            meas = measure(lite, args.tcga, args.gtex, args.genes_raw, args.seed,
-                           sizes=tuple(args.n_samples), save=args.save)
+            meas = {"trainings": [], "data_s": 0.0}
+            if args.tcga or args.gtex:
+                meas = measure(lite, args.tcga, args.gtex, args.genes_raw, args.seed,
+                               sizes=tuple(args.n_samples), save=args.save)
+            if args.per_epoch:
+                meas = measure_per_epoch(lite, tuple(args.cohorts.split(",")), args.genes_raw,
+                                         args.seed, epochs=args.per_epoch,
+                                         sizes=tuple(args.n_samples), save=args.save, meas=meas)
         if args.save:
             Path(args.save).write_text(json.dumps(meas, indent=1))
             print(f"measurements saved to {args.save}")
-    report(project(params, meas, args.profile, args.cores, args.seed))
+    p = project(params, meas, args.profile, args.cores, args.seed)
+    if meas["trainings"]:
+        report(p)
+    b = bound(params, meas, args.cores, args.seed)
+    if b is not None:
+        report_bound(b, p)
     print(f"benchmark wall time {time.perf_counter() - t0:.0f} s")
     return 0
 
