@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -246,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     import leidenalg  # noqa: F401  (timed with the other imports)
     import numba
-    import scanpy as sc
+    import scanpy  # noqa: F401  (timed with the other imports)
     from sklearn.metrics import adjusted_rand_score
 
     from vae_core.downstream import clustering, survival
