@@ -1,7 +1,20 @@
 """Benchmark: projected cost of a whole profile on 2 cores (SPEC 9, issue 14 C).
 
     python -m vae_core.bench profile [paper_lite|quick|paper] [--tcga 3] [--gtex 2] [--cores 2]
-                                     [--genes-raw 6000] [--seed 0] [--save PATH] [--from PATH]
+                                     [--genes-raw 6000] [--seed 0] [--save PATH]
+                                     [--per-epoch EPOCHS] [--cohorts tcga,gtex]
+                                     [--from PATH[,PATH...]] [--set KEY=VALUE]
+
+The README's numbers: two processes, one per cohort (the profile's 2 workers), then joined:
+
+    python -m vae_core.bench profile paper_lite --tcga 6 --gtex 0 --save tcga.json
+    python -m vae_core.bench profile paper_lite --tcga 0 --gtex 4 --save gtex.json
+    python -m vae_core.bench profile paper_lite --tcga 0 --gtex 0 --per-epoch 3 --cohorts tcga --save pe_tcga.json
+    python -m vae_core.bench profile paper_lite --tcga 0 --gtex 0 --per-epoch 3 --cohorts gtex --save pe_gtex.json
+    python -m vae_core.bench profile paper_lite --from tcga.json,gtex.json,pe_tcga.json,pe_gtex.json
+
+``--per-epoch`` adds the worst case: every training running to ``max_epochs`` at the highest
+cost per epoch measured for its model (``measure_per_epoch``, ``bound``).
 
 ``paper_lite`` (default): on simulated cohorts of the paper's sizes (TCGA-side 11,014 samples,
 33 types; GTEx-side 17,382 samples, 30 tissues; ``--genes-raw`` simulated genes, then
