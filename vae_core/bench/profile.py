@@ -133,8 +133,12 @@ def _cohort(kind: str, n: int, genes_raw: int, n_top: int, seed: int):
 
 def measure(params: dict, n_tcga: int, n_gtex: int, genes_raw: int, seed: int,
             sizes: tuple[int, int] = (PAPER_N_TCGA, PAPER_N_GTEX),
-            save: str | None = None) -> dict:
+            save: str | None = None, sample_seed: int | None = None) -> dict:
     """Train and evaluate the sampled configurations; return the measurements (JSON-able).
+
+    ``seed`` is the profile's (design, cohorts, configuration seeds); ``sample_seed`` (default
+    ``seed``) draws which configurations of the design are trained, so further samples of the
+    same design can be added with ``--from``.
 
     With ``save`` the measurements so far are written there after every training, so an
     interrupted run can still be projected with ``--from``.
@@ -171,7 +175,7 @@ def measure(params: dict, n_tcga: int, n_gtex: int, genes_raw: int, seed: int,
         if note != "grid.expand":
             print(f"  note: {note}")
         X = training_matrix(adata)
-        for cfg in _sample(configs, k, seed):
+        for cfg in _sample(configs, k, seed if sample_seed is None else sample_seed):
             cfg = dataclasses.replace(cfg, n_threads=1, device="cpu")
             name = (f"{cfg.model}/d{cfg.latent_dim}/lr{cfg.lr:g}/{cfg.init}/{cfg.optimizer}/"
                     f"{cfg.activation}")
@@ -413,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--genes-raw", type=int, default=6000,
                     help="simulated genes before selecting n_top_genes")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sample-seed", type=int, default=None,
+                    help="which configurations are sampled (default --seed); the design stays")
     ap.add_argument("--n-samples", type=int, nargs=2, default=(PAPER_N_TCGA, PAPER_N_GTEX),
                     metavar=("TCGA", "GTEX"),
                     help="cohort sizes measured (default the paper's; smaller only to smoke-test "
@@ -458,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
         meas: dict = {"trainings": [], "data_s": 0.0}
         for path in args.from_.split(","):
             part = json.loads(Path(path).read_text())
-            meas["trainings"] += part.get("trainings", [])
+            seen = {(r["cohort"], r["config"]) for r in meas["trainings"]}
+            meas["trainings"] += [r for r in part.get("trainings", [])
+                                  if (r["cohort"], r["config"]) not in seen]  # one per config
             meas["data_s"] += part.get("data_s", 0.0)
             meas["warmup_s"] = max(meas.get("warmup_s", 0.0), part.get("warmup_s", 0.0))
             for kind, table in (part.get("per_epoch") or {}).items():
@@ -469,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
             meas = {"trainings": [], "data_s": 0.0}
             if args.tcga or args.gtex:
                 meas = measure(lite, args.tcga, args.gtex, args.genes_raw, args.seed,
-                               sizes=tuple(args.n_samples), save=args.save)
+                               sizes=tuple(args.n_samples), save=args.save,
+                               sample_seed=args.sample_seed)
             if args.per_epoch:
                 meas = measure_per_epoch(lite, tuple(args.cohorts.split(",")), args.genes_raw,
                                          args.seed, epochs=args.per_epoch,
