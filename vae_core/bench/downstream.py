@@ -21,9 +21,9 @@ synthetic embeddings of ``--scale`` for every size x dims x scale (converged Lei
 17,000 x 200 without structure takes ~3 min: pick the grid accordingly).
 
 Prints the time of each part (kNN graph, Leiden, ARI, Cox design, Cox fit) for ``--repeats``
-configurations in one process: the first includes the one-time numba compilation of scanpy's
-UMAP-weighted kNN graph (paid once per process, i.e. once per notebook or worker), the later ones
-are what every further configuration costs. ``--lifelines`` also times the lifelines reference
+configurations in one process, after the one-time load (or compilation) of the numba kernels of
+scanpy's UMAP-weighted kNN graph, which is printed apart: it is paid once per process, i.e. once
+per notebook or worker, and every configuration's time excludes it. ``--lifelines`` also times the lifelines reference
 fit of the same design. ``--scale 0`` gives an embedding without any type structure (a
 collapsed or untrained model): there leidenalg's iterate-to-convergence (``n_iterations=-1``)
 is the slow part (30-70 s at 11,000 samples); ``--flavor igraph`` shows the alternative.
