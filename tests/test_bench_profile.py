@@ -52,3 +52,26 @@ def test_projection_scales_scoring_with_mc_samples_and_skips_loading_on_simulate
 def test_unknown_profile_names_the_valid_ones():
     with pytest.raises(ValueError, match="valid: .*paper_lite"):
         profile.load_profile("nightly", PARAMS)
+
+
+def test_worst_case_uses_the_highest_cost_per_epoch_of_each_model():
+    params = profile.load_profile("paper_lite", PARAMS)
+    params["grid_tcga"]["fraction"] = params["grid_gtex"]["fraction"] = 6
+    params["train"]["max_epochs"] = 10
+    models = params["grid_tcga"]["model"]
+    meas = _meas()
+    meas["trainings"][0]["config"] = "vanilla/d10/lr0.001/normal/adam/relu"  # 100 s / 10 epochs
+    for r in meas["trainings"][1:]:
+        r["config"] = "beta/d10/lr0.001/normal/adam/relu"
+    meas["per_epoch"] = {"tcga": {m: 2.0 for m in models}, "gtex": {m: 3.0 for m in models}}
+    b = profile.bound(params, meas, seed=0)
+    # vanilla's sampled TCGA training (10 s/epoch) and beta's (30 s/epoch) beat the 2 s measured
+    assert b["per_epoch"]["tcga"]["vanilla"] == 10.0 and b["per_epoch"]["tcga"]["beta"] == 30.0
+    assert b["per_epoch"]["gtex"]["beta"] == 25.0 and b["per_epoch"]["gtex"]["cat"] == 3.0
+    tcga = 6 * (10.0 + 30.0 + 4 * 2.0) * 10           # 6 configurations per model, 10 epochs
+    gtex = 6 * (3.0 + 25.0 + 4 * 3.0) * 10
+    nb05 = 6 * (10.0 + 30.0 + 4 * 2.0) * 10           # 6 latent dims per model, TCGA costs
+    assert b["parts_core_s"] == pytest.approx(
+        {"grid_tcga": tcga, "grid_gtex": gtex, "notebook 05": nb05})
+    assert b["core_s"] == pytest.approx(tcga + gtex + nb05)
+    assert profile.bound(params, _meas(), seed=0) is None  # no per-epoch measurements

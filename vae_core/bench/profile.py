@@ -254,7 +254,7 @@ def measure_per_epoch(params: dict, cohorts: tuple[str, ...], genes_raw: int, se
     return out
 
 
-def bound(params: dict, meas: dict, cores: int, seed: int) -> dict | None:
+def bound(params: dict, meas: dict, seed: int) -> dict | None:
     """Worst case of a profile: every training runs to ``max_epochs`` at its model's measured
     per-epoch cost (``meas["per_epoch"]``); None without those measurements."""
     from ..disentangle import study_spec
@@ -282,7 +282,7 @@ def bound(params: dict, meas: dict, cores: int, seed: int) -> dict | None:
     parts["notebook 05"] = sum(per["tcga"][c.model] for c in nb05) * max_epochs
     core_s = sum(parts.values())
     return {"max_epochs": max_epochs, "parts_core_s": parts, "core_s": core_s,
-            "wall_s": core_s / cores, "per_epoch": per}
+            "per_epoch": per}
 
 
 def _mean(rows: list[dict], key: str, cohort: str) -> float:
@@ -489,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     p = project(params, meas, args.profile, args.cores, args.seed)
     if meas["trainings"]:
         report(p)
-    b = bound(params, meas, args.cores, args.seed)
+    b = bound(params, meas, args.seed)
     if b is not None:
         report_bound(b, p)
     print(f"benchmark wall time {time.perf_counter() - t0:.0f} s")
