@@ -325,8 +325,9 @@ def test_evaluate_runs_fills_run_table():
     ])
     runs = ds.evaluate_runs(records, functools.partial(_load, store), obs, survival=True,
                             load_mu=functools.partial(_load, store), progress=False)
-    assert list(runs.columns) == [*RUNS_COLUMNS, ds.REASON_COLUMN, ds.AIC_REASON_COLUMN,
-                                  ds.COVARIATES_COLUMN]
+    assert list(runs.columns) == [*RUNS_COLUMNS, ds.REASON_COLUMN, ds.COVARIATES_COLUMN,
+                                  "ari_reason", ds.AIC_REASON_COLUMN]
+    assert runs["ari_reason"].tolist() == ["", "", ds.TRAINING_FAILED]
     assert runs[ds.AIC_REASON_COLUMN].tolist() == ["", "", ds.TRAINING_FAILED]
     assert set(runs.loc[:1, ds.COVARIATES_COLUMN]) == {"age;gender;label"}
     assert runs["ari"].notna().tolist() == [True, True, False]

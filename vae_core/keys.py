@@ -20,13 +20,14 @@ class _ObsKeys(NamedTuple):
 
 OBS = _ObsKeys()
 
-#: Mutational-signature exposure shares (SPEC 2.1).
+#: Mutational-signature exposure shares (``docs/design.md``, "Data").
 SBS_COLUMNS: tuple[str, ...] = ("sbs_1", "sbs_2", "sbs_5", "sbs_13", "sbs_15", "sbs_40")
 
-#: Every canonical ``obs`` column, in order (SPEC 2.1).
+#: Every canonical ``obs`` column, in order (``docs/design.md``, "Data").
 CANONICAL_OBS: tuple[str, ...] = tuple(OBS) + SBS_COLUMNS
 
-#: Continuous features probed for disentanglement (SPEC 7); gender is handled separately.
+#: Continuous features probed for disentanglement (``docs/design.md``, "Disentanglement");
+#: gender is handled separately.
 CONTINUOUS_FEATURES: tuple[str, ...] = (OBS.AGE, OBS.METASTASIS, OBS.IMMUNE) + SBS_COLUMNS
 DISENTANGLE_FEATURES: tuple[str, ...] = CONTINUOUS_FEATURES + (OBS.GENDER,)
 
@@ -36,7 +37,9 @@ GENDER_CATEGORIES: tuple[str, ...] = ("female", "male")
 UNS_PROVENANCE = "provenance"
 UNS_GROUND_TRUTH = "ground_truth"
 
-#: Grid axes and their valid values (SPEC 5). Order here is the expansion order.
+#: Grid axes and the paper's levels (``docs/design.md``, "Grid"). Order here is the expansion
+#: order. These are the defaults, not a closed list: ``model`` takes every registered model,
+#: ``latent_dim`` any positive integer and ``lr`` any positive number (``grid.spec``).
 GRID_AXES: dict[str, tuple] = {
     "model": ("vanilla", "beta", "betatc", "dip", "iwae", "cat"),
     "latent_dim": (10, 20, 30, 50, 100, 200),
@@ -46,7 +49,18 @@ GRID_AXES: dict[str, tuple] = {
     "activation": ("relu", "tanh"),
 }
 
-#: Columns of the per-training record (SPEC 5) beyond the TrainConfig fields.
+#: Axes a spec may vary besides ``GRID_AXES`` (expanded after them), with their default level:
+#: ``hidden`` is the hidden-layer width (the paper used 512 and names the width as a limitation
+#: it did not explore). A configuration that does not vary it keeps its earlier key.
+OPTIONAL_AXES: dict[str, tuple] = {"hidden": (512,)}
+
+#: Axes whose values are open (any valid number), by kind: "int" (positive integer) or
+#: "float" (positive, finite). ``model`` is open to the registered models.
+OPEN_AXES: dict[str, str] = {"latent_dim": "int", "lr": "float", "hidden": "int"}
+
+#: Columns of the per-training record (``docs/design.md``, "Grid and store") beyond the
+#: TrainConfig fields. Downstream metric columns come from the metric registry
+#: (``downstream.metric_columns()``), not from this list.
 RECORD_COLUMNS: tuple[str, ...] = (
     "key",           # stable hash of config + repeat
     "cohort",        # "tcga" | "gtex" | user cohort name

@@ -1,4 +1,8 @@
-"""Downstream evaluation of latent embeddings (SPEC 6): arrays and tables in, numbers out.
+"""Downstream evaluation of latent embeddings (``docs/design.md``, "Downstream"): arrays and
+tables in, numbers out.
+
+- ``register_metric(name, fn, *, columns=None, needs=())``: add a metric; ``metrics()``,
+  ``metric(name)``, ``metric_columns()``: the registry (the paper's ``ari`` and ``aic`` included)
 
 - ``leiden_ari(embedding, labels, n_neighbors=15, resolution=1.0, seed=0)`` -> (ari, n_clusters)
 - ``cox_aic(embedding, obs, covariates=("age", "gender", "label"))`` -> AIC (None = baseline);
@@ -8,7 +12,7 @@
   ``pair_umap``: what notebooks 03 and 04 call
 - ``pick_fig2_pair``, ``concordance``, ``concordance_rho``, ``per_model_summary``: table summaries
 
-Imports neither ``models`` nor ``train`` (SPEC layering); scanpy/lifelines load lazily, so
+Imports neither ``models`` nor ``train`` (``docs/design.md``, "Layers"); scanpy/lifelines load lazily, so
 ``from vae_core.downstream import active_units`` is cheap.
 """
 
@@ -24,9 +28,13 @@ from .evaluate import (
     evaluate,
     evaluate_many,
     evaluate_runs,
+    metric_table_columns,
     pair_umap,
+    run_table_columns,
     runs_table,
 )
+from .metric_registry import Metric, metric, metric_columns, metrics, register_metric
+from .metric_registry import compute as compute_metric
 from .summary import (
     concordance,
     concordance_rho,
@@ -56,6 +64,14 @@ __all__ = [
     "SURVIVAL_OFF",
     "TRAINING_FAILED",
     "CoxResult",
+    "Metric",
+    "compute_metric",
+    "metric",
+    "metric_columns",
+    "metric_table_columns",
+    "metrics",
+    "register_metric",
+    "run_table_columns",
     "active_units",
     "available_covariates",
     "baseline_table",

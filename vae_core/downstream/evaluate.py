@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,10 @@ import pandas as pd
 from .. import tables
 from ..keys import OBS, STATUS_OK
 from ..tables import RUNS_COLUMNS
-from .clustering import leiden_ari, umap_coordinates
-from .survival import COVARIATES, available_covariates, covariates_note, cox_fit
+from .. import plugins
+from . import metric_registry as _M
+from .clustering import umap_coordinates
+from .survival import COVARIATES, covariates_note, cox_fit
 from .units import active_units
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,24 @@ SURVIVAL_OFF = "survival not evaluated for this cohort"
 TRAINING_FAILED = "training failed"
 #: Worker processes are used only with at least this many keys per worker (see evaluate_many).
 MIN_KEYS_PER_JOB = 12
+#: Columns of ``evaluate_many``'s table with only the paper's metrics registered (kept for
+#: earlier callers; ``metric_table_columns()`` includes every registered metric).
 METRIC_COLUMNS: tuple[str, ...] = ("key", "ari", "n_clusters", "aic", "active_units",
                                    REASON_COLUMN, AIC_REASON_COLUMN, COVARIATES_COLUMN)
+
+
+def metric_table_columns() -> tuple[str, ...]:
+    """Columns of ``evaluate_many``'s table: key, every registered metric's columns,
+    ``active_units``, then the reason and text columns."""
+    cols = ["key", *_M.metric_columns(), "active_units", REASON_COLUMN, *_M.text_columns()]
+    return tuple(dict.fromkeys(cols))
+
+
+def run_table_columns() -> tuple[str, ...]:
+    """Columns of a run table (``runs_table``): ``tables.RUNS_COLUMNS``, every registered
+    metric's numeric columns not already there, then the reason and text columns."""
+    cols = [*RUNS_COLUMNS, *_M.metric_columns(), REASON_COLUMN, *_M.text_columns()]
+    return tuple(dict.fromkeys(cols))
 
 
 def evaluate(
@@ -58,51 +76,50 @@ def evaluate(
     seed: int = 0,
     leiden_flavor: str = "leidenalg",
     cox_method: str = "numpy",
+    metrics: Sequence[str] | None = None,
+    metric_params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Leiden ARI, cluster count and Cox AIC of one embedding (SPEC 6).
+    """Every registered downstream metric of one embedding (``metrics.metrics()``; the paper's
+    ARI and Cox AIC and any registered by a plugin), or only those named in ``metrics``.
 
-    ``embedding`` float [n_samples, n_dims] in ``obs`` row order. ``survival=False`` (GTEx: no
-    survival) leaves ``aic`` NaN. Never raises for a bad embedding: a metric that cannot be
-    computed is NaN and ``reason`` says why ("ari: ...; aic: ..."; "" when all is fine);
-    ``aic_reason`` is the AIC's part alone ("" when computed; ``survival.NO_SURVIVAL`` for a
-    cohort without survival) and ``covariates`` the Cox covariates used (``covariates_note``).
+    ``embedding`` float [n_samples, n_dims] in ``obs`` row order. The keyword arguments go to
+    every metric that accepts them (``metric_params[name]`` adds or overrides per metric).
+    ``survival=False`` (GTEx: no survival) leaves ``aic`` NaN. Never raises for a bad embedding
+    or a cohort that lacks something: a metric that cannot be computed is NaN,
+    ``<name>_reason`` says why, and ``reason`` joins them ("ari: ...; aic: ..."; "" when all is
+    fine). ``aic_reason`` is ``survival.NO_SURVIVAL`` for a cohort without survival and
+    ``covariates`` names the Cox covariates used (``covariates_note``).
     """
-    present, absent = available_covariates(obs, covariates)
-    out: dict[str, Any] = {"ari": math.nan, "n_clusters": math.nan, "aic": math.nan, "reason": "",
-                           AIC_REASON_COLUMN: SURVIVAL_OFF,
-                           COVARIATES_COLUMN: covariates_note(present, absent) if survival
-                           else ""}
+    chosen = _M.metrics() if metrics is None else tuple(_M.metric(n) for n in metrics)
+    common = {"label_key": label_key, "covariates": tuple(covariates),
+              "n_neighbors": n_neighbors, "resolution": resolution, "seed": seed,
+              "leiden_flavor": leiden_flavor, "cox_method": cox_method}
+    out: dict[str, Any] = {}
     reasons = []
-    try:
-        out["ari"], out["n_clusters"] = leiden_ari(
-            embedding, obs[label_key].to_numpy(), n_neighbors=n_neighbors,
-            resolution=resolution, seed=seed, flavor=leiden_flavor)
-    except ValueError as exc:
-        reasons.append(f"ari: {exc}")
-    if survival:
-        try:
-            res = cox_fit(embedding, obs, covariates, method=cox_method)
-            out["aic"] = res.aic
-            out[AIC_REASON_COLUMN] = res.reason if not math.isfinite(res.aic) else ""
-            if res.reason:
-                reasons.append(f"aic: {res.reason}")
-        except ValueError as exc:
-            out[AIC_REASON_COLUMN] = str(exc)
-            reasons.append(f"aic: {exc}")
+    for m in chosen:
+        if m.name == "aic" and not survival:
+            out.update({"aic": math.nan, AIC_REASON_COLUMN: SURVIVAL_OFF, COVARIATES_COLUMN: ""})
+            continue
+        params = {**common, **dict((metric_params or {}).get(m.name, {}))}
+        res = _M.compute(m, embedding, obs, **params)
+        out.update(res)
+        if res.get(m.reason_column):
+            reasons.append(f"{m.name}: {res[m.reason_column]}")
     out["reason"] = "; ".join(reasons)
     return out
 
 
 def _evaluate_key(key: str, load: Callable, load_mu: Callable | None, obs: pd.DataFrame,
-                  kwargs: dict[str, Any]) -> dict[str, Any]:
+                  kwargs: dict[str, Any], plugin_list: Sequence[str] = ()) -> dict[str, Any]:
+    plugins.load(plugin_list)   # a worker process registers the plugins' metrics first
     row: dict[str, Any] = {"key": key, "active_units": math.nan}
     try:
         emb = load(key)
     except (KeyError, OSError, ValueError) as exc:
-        row.update(ari=math.nan, n_clusters=math.nan, aic=math.nan,
-                   reason=f"embedding not loadable: {exc}",
-                   **{AIC_REASON_COLUMN: f"embedding not loadable: {exc}",
-                      COVARIATES_COLUMN: ""})
+        why = f"embedding not loadable: {exc}"
+        row.update({c: math.nan for c in _M.metric_columns()})
+        row.update({m.reason_column: why for m in _M.metrics()})
+        row.update(reason=why, **{COVARIATES_COLUMN: ""})
         return row
     row.update(evaluate(emb, obs, **kwargs))
     if load_mu is not None:
@@ -123,14 +140,14 @@ def evaluate_many(
     progress: bool = True,
     **kwargs: Any,
 ) -> pd.DataFrame:
-    """``evaluate`` for every key; one row per key with ``METRIC_COLUMNS``.
+    """``evaluate`` for every key; one row per key with ``metric_table_columns()``.
 
     ``load(key)`` returns the embedding (float [n, d], ``obs`` row order); ``load_mu(key)``
     optionally the posterior means for ``active_units``. With ``n_jobs > 1`` the keys are spread
     over that many worker processes (joblib/loky). Each worker pays scanpy's import and the
-    numba compilation of its kNN weighting once (5-13 s on a busy 2-core machine) while one
-    configuration at 600 samples takes ~1 s, so below ``MIN_KEYS_PER_JOB * n_jobs`` keys the
-    work runs in this process (measured: 11 keys at 600 samples, 23 s serial vs 32 s on 2). ``kwargs`` go to ``evaluate``.
+    numba compilation of its kNN weighting once, which costs more than scoring a few small
+    embeddings, so below ``MIN_KEYS_PER_JOB * n_jobs`` keys the work runs in this process.
+    Worker processes load this process's plugins first. ``kwargs`` go to ``evaluate``.
     Loaders must be picklable for processes (e.g. a ``functools.partial`` of a module function).
     """
     keys = list(keys)
@@ -139,7 +156,8 @@ def evaluate_many(
         from joblib import Parallel, delayed
 
         rows = Parallel(n_jobs=int(n_jobs), backend="loky", batch_size=1)(
-            delayed(_evaluate_key)(k, load, load_mu, obs, kwargs) for k in keys)
+            delayed(_evaluate_key)(k, load, load_mu, obs, kwargs, plugins.loaded())
+            for k in keys)
     else:
         rows = []
         for i, k in enumerate(keys, 1):
@@ -151,37 +169,42 @@ def evaluate_many(
     if progress:
         print(f"downstream: {len(keys)} embeddings evaluated in {time.perf_counter() - t0:.1f} s "
               f"(n_jobs={n_jobs})")
-    return df.reindex(columns=list(METRIC_COLUMNS))
+    return df.reindex(columns=list(metric_table_columns()))
 
 
 def runs_table(records: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
-    """Grid records with the downstream metrics filled in: ``RUNS_COLUMNS`` +
-    ``downstream_reason``, ``aic_reason``, ``covariates``.
+    """Grid records with the downstream metrics filled in: ``run_table_columns()`` (the
+    ``RUNS_COLUMNS``, every registered metric's columns, the reason and text columns).
 
-    ``ari``, ``n_clusters``, ``aic`` come from ``metrics`` (NaN for failed runs); ``active_units``
-    from the record (set at training) unless missing there and present in ``metrics``.
-    ``aic_reason`` is "" where the AIC was computed, the reason otherwise (failed training:
-    :data:`TRAINING_FAILED`).
+    Metric columns come from ``metrics`` (NaN for failed runs); ``active_units`` from the record
+    (set at training) unless missing there and present in ``metrics``. ``aic_reason`` (and
+    every ``<metric>_reason``) is "" where the metric was computed, the reason otherwise (failed
+    training: :data:`TRAINING_FAILED`).
     """
     rec = records.copy()
     if metrics is None or metrics.empty:
-        metrics = pd.DataFrame(columns=list(METRIC_COLUMNS))
+        metrics = pd.DataFrame(columns=list(metric_table_columns()))
     m = metrics.set_index("key")
     idx = rec["key"]
-    for c in ("ari", "n_clusters", "aic"):
-        rec[c] = pd.to_numeric(idx.map(m[c]), errors="coerce").astype(float)
+    failed = rec["status"].ne(STATUS_OK) if "status" in rec else pd.Series(False, index=rec.index)
+
+    def col(c):
+        return idx.map(m[c]) if c in m.columns else pd.Series(np.nan, index=rec.index)
+
+    for c in _M.metric_columns():
+        rec[c] = pd.to_numeric(col(c), errors="coerce").astype(float)
     au_rec = pd.to_numeric(rec.get("active_units", pd.Series(np.nan, index=rec.index)),
                            errors="coerce")
-    au_new = pd.to_numeric(idx.map(m["active_units"]), errors="coerce")
+    au_new = pd.to_numeric(col("active_units"), errors="coerce")
     rec["active_units"] = au_rec.where(np.isfinite(au_rec), au_new).astype(float)
-    rec[REASON_COLUMN] = idx.map(m[REASON_COLUMN]).fillna("").astype(str)
-    why = idx.map(m[AIC_REASON_COLUMN]) if len(m) else pd.Series(np.nan, index=rec.index)
-    failed = rec["status"].ne(STATUS_OK) if "status" in rec else pd.Series(False, index=rec.index)
-    why = why.where(why.notna(), np.where(failed, TRAINING_FAILED, ""))
-    rec[AIC_REASON_COLUMN] = why.fillna("").astype(str)
-    rec[COVARIATES_COLUMN] = idx.map(m[COVARIATES_COLUMN]).fillna("").astype(str)
-    return rec.reindex(columns=[*RUNS_COLUMNS, REASON_COLUMN, AIC_REASON_COLUMN,
-                                COVARIATES_COLUMN])
+    rec[REASON_COLUMN] = col(REASON_COLUMN).fillna("").astype(str)
+    reasons = {mm.reason_column for mm in _M.metrics()}
+    for c in _M.text_columns():
+        why = col(c)
+        if c in reasons:
+            why = why.where(why.notna(), np.where(failed, TRAINING_FAILED, ""))
+        rec[c] = why.fillna("").astype(str)
+    return rec.reindex(columns=list(run_table_columns()))
 
 
 def evaluate_runs(
@@ -195,8 +218,8 @@ def evaluate_runs(
 ) -> pd.DataFrame:
     """Downstream metrics of every successful run in ``records``, as a run table (``runs_table``).
 
-    The one call notebooks 03 (TCGA: ARI vs cancer type + AIC) and 04 (GTEx: ARI vs tissue,
-    ``survival=False``) make.
+    The one call notebooks 03 (TCGA: ARI vs cancer type + AIC + registered metrics) and 04
+    (GTEx: ARI vs tissue, ``survival=False``) make.
     """
     ok = records.loc[records["status"].eq(STATUS_OK), "key"].tolist() if len(records) else []
     metrics = evaluate_many(ok, load, obs, load_mu=load_mu, n_jobs=n_jobs, **kwargs)

@@ -1,11 +1,11 @@
-"""Grid specs (SPEC 5): validation, expansion into ``TrainConfig`` objects, stable keys and seeds.
+"""Grid specs (``docs/design.md``, "Grid"): validation, expansion into ``TrainConfig`` objects, stable keys and seeds.
 
 A spec is a mapping ``{axis: [values], "repeats": int, "train": {TrainConfig field: value},
 "fraction": "full" | "half" | N, "design_seed": int}`` or a list of such mappings. Every axis, value and fixed field is checked before anything trains; an
 error names the offending entry and lists the valid ones.
 
 Expansion order (deterministic): **repeats outermost**, then the axes in ``keys.GRID_AXES`` order
-(model, latent_dim, lr, init, optimizer, activation; the last varies fastest), each axis in the
+(model, latent_dim, lr, init, optimizer, activation, then the optional ``hidden``; the last varies fastest), each axis in the
 order its values are given in the spec. Repeats outermost means a run stopped part-way has covered
 the whole grid once before it starts on repeat 1, so partial results are usable.
 
@@ -26,7 +26,7 @@ the axes' levels, N and the design seed (``design_seed`` in the spec, else ``exp
 ``base_seed``). Every model gets the same N configurations (model comparisons are paired), and
 each is the full grid's configuration with the same key and seed, so a designed run is a subset
 of the full store and ``fraction: full`` in the same store trains only the rest. The design is
-over the values' canonical order (``keys.GRID_AXES``), so the order a spec lists them in does not
+over the values' canonical order (``_canonical_rank``), so the order a spec lists them in does not
 change it. ``design_report(spec)`` returns what the design achieved (also logged at INFO).
 N must lie between the largest number of levels of an axis and the full product per model.
 
@@ -48,7 +48,8 @@ import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..keys import GRID_AXES
+from .. import registry
+from ..keys import GRID_AXES, OPEN_AXES, OPTIONAL_AXES
 from ..train import PRECISIONS, TrainConfig
 from .design import DesignReport, balanced_design
 
@@ -65,7 +66,7 @@ SPEC_EXTRA_KEYS: tuple[str, ...] = ("repeats", "train", "fraction", "design_seed
 #: Named values of a spec's ``fraction`` (the full product or its balanced half); an integer N
 #: asks for a balanced design of N configurations per model (see the module doc).
 FRACTIONS: tuple[str, ...] = ("full", "half")
-#: Allowed values of string-valued protocol fields (SPEC 3, 4).
+#: Allowed values of string-valued protocol fields (``docs/design.md``, "Training protocol").
 FIELD_CHOICES: dict[str, tuple[str, ...]] = {
     "loss_scale": ("published", "elbo"),
     "embedding": ("sample", "mean"),
@@ -91,25 +92,53 @@ def _as_number(value: Any) -> float | None:
     return None
 
 
-def normalise_value(axis: str, value: Any) -> Any:
-    """Map a spec value onto the canonical value of ``keys.GRID_AXES[axis]``.
+def _axes() -> dict[str, tuple]:
+    """Every axis a spec may vary, in expansion order, with its default levels."""
+    return {**GRID_AXES, **OPTIONAL_AXES}
 
-    Accepts YAML floats and numeric strings for ``lr`` (``1e-3``, ``"1e-3"``, ``1.0e-3``) and
-    integral numbers or strings for ``latent_dim``. Raises ``ValueError`` listing the valid values.
+
+def axis_levels(axis: str) -> tuple:
+    """The valid values of a closed axis, or the paper's default levels of an open one
+    (``model``: every registered model)."""
+    if axis == "model":
+        return registry.model_names()
+    return _axes()[axis]
+
+
+def normalise_value(axis: str, value: Any) -> Any:
+    """Map a spec value onto the canonical value of an axis.
+
+    ``model``: a registered model name (``vae_core.registry``; plugins register more).
+    ``latent_dim`` and ``hidden``: any positive integer (``64``, ``"64"``, ``64.0``).
+    ``lr``: any positive finite number (``1e-3``, ``"1e-3"``, ``3e-4``); a value equal to one of
+    the paper's levels within 1e-9 (relative) becomes that level, so keys do not depend on how
+    YAML spelled it. Other axes: one of their listed values. Raises ``ValueError`` naming the
+    axis, the value and what is valid.
     """
-    valid = GRID_AXES[axis]
-    if isinstance(valid[0], str):
-        if isinstance(value, str) and value.strip() in valid:
-            return value.strip()
-    else:
+    kind = OPEN_AXES.get(axis)
+    if kind is not None:
         num = _as_number(value)
-        if num is not None and math.isfinite(num):
-            for v in valid:
+        ok = num is not None and math.isfinite(num) and num > 0
+        if ok and kind == "int":
+            if float(num).is_integer():
+                return int(num)
+        elif ok:
+            for v in _axes()[axis]:
                 if math.isclose(num, float(v), rel_tol=1e-9, abs_tol=0.0):
                     return v
+            return float(num)
+        what = "a positive integer" if kind == "int" else "a positive number"
+        raise ValueError(
+            f"grid spec: invalid value {value!r} for axis {axis!r}: it must be {what} (the "
+            f"paper's levels are {list(_axes()[axis])}). Fix the spec's {axis!r} list.")
+    valid = axis_levels(axis)
+    if isinstance(value, str) and value.strip() in valid:
+        return value.strip()
+    hint = (" Register a new model with vae_core.models.register in a plugin file and list it "
+            "under 'plugins:' in the params." if axis == "model" else "")
     raise ValueError(
         f"grid spec: unknown value {value!r} for axis {axis!r}; valid values are "
-        f"{list(valid)} (keys.GRID_AXES). Fix the spec's {axis!r} list."
+        f"{list(valid)}. Fix the spec's {axis!r} list.{hint}"
     )
 
 
@@ -164,7 +193,7 @@ def _validate_train(train: Any) -> dict[str, Any]:
                 f"grid spec: unknown train field {name!r}; valid TrainConfig fields are "
                 f"{settable}."
             )
-        if name in GRID_AXES:
+        if name in _axes():
             out[name] = normalise_value(name, value)
         else:
             out[name] = _coerce_field(name, value, fields[name])
@@ -247,9 +276,9 @@ def validate(spec: Mapping[str, Any]) -> tuple[dict[str, list], int, dict[str, A
             f"or a list of them, got {type(spec).__name__}: {spec!r}."
         )
     for name in spec:
-        if name not in GRID_AXES and name not in SPEC_EXTRA_KEYS:
+        if name not in _axes() and name not in SPEC_EXTRA_KEYS:
             raise ValueError(
-                f"grid spec: unknown axis {name!r}; valid axes are {list(GRID_AXES)} "
+                f"grid spec: unknown axis {name!r}; valid axes are {list(_axes())} "
                 f"(plus {list(SPEC_EXTRA_KEYS)})."
             )
     repeats = spec.get("repeats", 1)
@@ -259,7 +288,7 @@ def validate(spec: Mapping[str, Any]) -> tuple[dict[str, list], int, dict[str, A
         )
     train = _validate_train(spec.get("train"))
     axes: dict[str, list] = {}
-    for axis in GRID_AXES:
+    for axis in _axes():
         if axis not in spec:
             continue
         if axis in train:
@@ -274,7 +303,7 @@ def validate(spec: Mapping[str, Any]) -> tuple[dict[str, list], int, dict[str, A
         if not values:
             raise ValueError(
                 f"grid spec: axis {axis!r} has no values; give at least one of "
-                f"{list(GRID_AXES[axis])} or drop the axis (then the TrainConfig default is used)."
+                f"{list(axis_levels(axis))} or drop the axis (then the TrainConfig default is used)."
             )
         canon = [normalise_value(axis, v) for v in values]
         axes[axis] = list(dict.fromkeys(canon))
@@ -316,8 +345,17 @@ def config_key(config: TrainConfig) -> str:
     return _hash({**fields, "seed": int(config.seed)})
 
 
-def _canonical_rank(axis: str, value: Any) -> int:
-    return list(GRID_AXES[axis]).index(value)
+def _canonical_rank(axis: str, value: Any) -> Any:
+    """Sort key of a level in the canonical order of its axis (independent of the order a spec
+    lists it): the paper's order for closed axes, ascending size for ``latent_dim`` and
+    ``hidden``, descending for ``lr`` (as the paper lists them, 1e-1 first)."""
+    kind = OPEN_AXES.get(axis)
+    if kind == "float":
+        return -float(value)
+    if kind == "int":
+        return int(value)
+    levels = list(axis_levels(axis))
+    return levels.index(value) if value in levels else len(levels)
 
 
 def _design(spec: Mapping[str, Any], axes: dict[str, list], n: int, base_seed: int
@@ -383,13 +421,15 @@ def expand(
     train: Mapping[str, Any] | None = None,
     base_seed: int = 0,
 ) -> list[TrainConfig]:
-    """Expand a grid spec (SPEC 5) into one ``TrainConfig`` per training.
+    """Expand a grid spec (``docs/design.md``, "Grid") into one ``TrainConfig`` per training.
 
     Parameters
     ----------
     spec
         ``{axis: [values], "repeats": int, "train": {field: value},
         "fraction": "full"|"half"|N, "design_seed": int}`` with axes from ``keys.GRID_AXES``
+        and ``keys.OPTIONAL_AXES`` (``hidden``); ``model`` takes any registered model,
+        ``latent_dim`` and ``hidden`` any positive integer, ``lr`` any positive number
         (an axis left out takes its TrainConfig/``train`` value), or a list of such mappings:
         their union, in order, trainings with an already-seen key dropped. ``fraction: half``:
         the balanced half-fraction of the product; ``fraction: N``: a balanced design of N

@@ -1,7 +1,9 @@
-"""Build every figure and table of ``expected.EXPECTED_FILES`` from a run's tidy tables.
+"""Build every figure and table of the catalog (``plots.catalog``) from a run's tidy tables.
 
-``draw(name, t, out_dir)`` makes one figure (by its basename in ``expected.FIGURES``), saves it
-as PNG + PDF and returns it, so notebook 06 stays one call per figure; ``build_all`` does all.
+The paper's figures and tables are registered here (name, caption, builder, tables read,
+Results section). ``draw(name, t, out_dir)`` makes one figure, saves it as PNG + PDF and returns
+it; ``show`` does the same and displays the caption above it (notebook 06); ``build_all`` writes
+every output of the catalog (registered metrics and extra models included) and the scorecard.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import paths
+from .. import paths, registry
 from .. import tables as T
+from . import catalog
 from . import figures as F
 from . import paper_tables as P
-from .expected import EXPECTED_FILES, FIGURES, TABLES
 from .io import load_tables, save_figure, save_table
 from .scorecard import write_scorecard
 
@@ -27,40 +29,123 @@ Tables = dict[str, pd.DataFrame]
 #: Table 1 note for a feature the cohort lacks (same words as ``disentangle.FEATURE_ABSENT``).
 FEATURE_ABSENT = "feature absent"
 
-#: figure basename -> function of the tables dict returning the Figure
-FIGURE_BUILDERS: dict[str, Callable[[Tables], Figure]] = {
-    "fig2_vanilla_loss_vs_downstream":
-        lambda t: F.fig2(t[T.RUNS_TCGA], t[T.FIG2_PAIR], t[T.FIG2_UMAP], percentile=90),
-    "fig3_models_ari_aic": lambda t: F.fig3(t[T.RUNS_TCGA], t[T.BASELINE_AIC]),
-    "fig4_hyperparameters_tcga": lambda t: F.fig4(t[T.RUNS_TCGA], cohort="TCGA"),
-    "fig5_failures": lambda t: F.fig5(t[T.RUNS_TCGA]),
-    "fig6_gtex": lambda t: F.fig6(t[T.RUNS_GTEX], t[T.CONCORDANCE]),
-    "fig7_wsepin": lambda t: F.fig7(t[T.DISENTANGLE_SCORES]),
-    "fig8_spearman_heatmaps":
-        lambda t: F.fig8(t[T.CORRELATIONS], t[T.DISENTANGLED_FEATURES], ("vanilla", "beta"), 10),
-    "fig9_rmig_10_20": lambda t: F.fig9(t[T.RMIG]),
-    "figS1_beta_loss_vs_downstream": lambda t: F.fig_loss_vs_downstream(t[T.RUNS_TCGA], "beta"),
-    "figS2_betatc_loss_vs_downstream":
-        lambda t: F.fig_loss_vs_downstream(t[T.RUNS_TCGA], "betatc"),
-    "figS3_dip_loss_vs_downstream":
-        lambda t: F.fig_loss_vs_downstream(t[T.RUNS_TCGA], "dip", percentile=85),
-    "figS4_iwae_loss_vs_downstream": lambda t: F.fig_loss_vs_downstream(t[T.RUNS_TCGA], "iwae"),
-    "figS5_cat_loss_vs_downstream": lambda t: F.fig_loss_vs_downstream(t[T.RUNS_TCGA], "cat"),
-    "figS6_vanilla_ari_vs_aic": lambda t: F.figS6(t[T.RUNS_TCGA], "vanilla"),
-    "figS7_hyperparameters_gtex": lambda t: F.fig4(t[T.RUNS_GTEX], cohort="GTEx"),
-    "figS8_rmig_30_200": lambda t: F.figS8(t[T.RMIG]),
-}
+S = catalog.SECTIONS
 
-#: table basename -> (function of the tables dict, Markdown title)
-TABLE_BUILDERS: dict[str, tuple[Callable[[Tables], pd.DataFrame], str]] = {
-    "table1_disentangled_features": (
-        lambda t: P.table1(t[T.DISENTANGLE_SCORES], t[T.DISENTANGLED_FEATURES]),
-        "Table 1. Number of disentangled data features per model and latent size"),
-    "tableS1_constants": (lambda t: P.tableS1(), "S1 Table. Constants held fixed per model"),
-    "tableS2_loss_spearman": (
-        lambda t: P.tableS2(t[T.RUNS_TCGA]),
-        "S2 Table. |Spearman rho| of validation loss vs ARI and vs AIC per model"),
-}
+
+def _fig(name, caption, builder, reads, section, function):
+    catalog.register_figure(name, caption, builder, reads=reads, section=section,
+                            function=function, paper=True)
+
+
+_fig("fig2_vanilla_loss_vs_downstream",
+     "Fig 2: vanilla VAE validation loss (up to its 90th percentile) against ARI (A) and AIC (B), "
+     "coloured by latent size with a regression line and 95% band, and UMAPs of two "
+     "configurations with near-equal loss but low (C) and high (D) ARI.",
+     lambda t: F.fig2(t[T.RUNS_TCGA], t[T.FIG2_PAIR], t[T.FIG2_UMAP], percentile=90),
+     (T.RUNS_TCGA, T.FIG2_PAIR, T.FIG2_UMAP), S[0], "plots.figures.fig2")
+for _i, (_m, _pct) in enumerate((("beta", 90), ("betatc", 90), ("dip", 85), ("iwae", 90),
+                                 ("cat", 90)), 1):
+    _fig(f"figS{_i}_{_m}_loss_vs_downstream",
+         f"S{_i} Fig: Fig 2A/B for {registry.model_label(_m)}"
+         + (", at the 85th loss percentile as in the paper." if _pct == 85 else "."),
+         lambda t, m=_m, p=_pct: F.fig_loss_vs_downstream(t[T.RUNS_TCGA], m, percentile=p),
+         (T.RUNS_TCGA,), S[0], "plots.figures.fig_loss_vs_downstream")
+_fig("figS6_vanilla_ari_vs_aic",
+     "S6 Fig: ARI against AIC of the vanilla VAE configurations with a LOWESS smoother.",
+     lambda t: F.figS6(t[T.RUNS_TCGA], "vanilla"), (T.RUNS_TCGA,), S[0], "plots.figures.figS6")
+_fig("fig3_models_ari_aic",
+     "Fig 3: ARI (A) and Cox AIC (B) of every successful configuration per model on TCGA; the "
+     "dashed red line is the covariates-only baseline AIC.",
+     lambda t: F.fig3(t[T.RUNS_TCGA], t[T.BASELINE_AIC]), (T.RUNS_TCGA, T.BASELINE_AIC), S[1],
+     "plots.figures.fig3")
+_fig("fig4_hyperparameters_tcga",
+     "Fig 4: ARI per model for each value of each hyperparameter (A latent size, B learning "
+     "rate, C initialisation, D optimizer, E activation) on TCGA.",
+     lambda t: F.fig4(t[T.RUNS_TCGA], cohort="TCGA"), (T.RUNS_TCGA,), S[2], "plots.figures.fig4")
+_fig("fig5_failures",
+     "Fig 5: successful (blue) vs failed (red) trainings per hyperparameter value, one row per "
+     "model.", lambda t: F.fig5(t[T.RUNS_TCGA]), (T.RUNS_TCGA,), S[3], "plots.figures.fig5")
+_fig("fig6_gtex",
+     "Fig 6: GTEx ARI per model (A) and TCGA vs GTEx ARI per configuration with Spearman rho (B).",
+     lambda t: F.fig6(t[T.RUNS_GTEX], t[T.CONCORDANCE]), (T.RUNS_GTEX, T.CONCORDANCE), S[4],
+     "plots.figures.fig6")
+_fig("figS7_hyperparameters_gtex", "S7 Fig: Fig 4 on GTEx.",
+     lambda t: F.fig4(t[T.RUNS_GTEX], cohort="GTEx"), (T.RUNS_GTEX,), S[4], "plots.figures.fig4")
+_fig("fig7_wsepin", "Fig 7: WSEPIN per model and latent size, value over each bar.",
+     lambda t: F.fig7(t[T.DISENTANGLE_SCORES]), (T.DISENTANGLE_SCORES,), S[5],
+     "plots.figures.fig7")
+_fig("fig8_spearman_heatmaps",
+     "Fig 8: Spearman correlation of each latent factor with each data feature for vanilla VAE "
+     "(A) and β-VAE (B) at 10 latent dims; red boxes mark disentangled features.",
+     lambda t: F.fig8(t[T.CORRELATIONS], t[T.DISENTANGLED_FEATURES], ("vanilla", "beta"), 10),
+     (T.CORRELATIONS, T.DISENTANGLED_FEATURES), S[5], "plots.figures.fig8")
+_fig("fig9_rmig_10_20",
+     "Fig 9: normalised RMIG per model and feature at 10 (A) and 20 (B) latent dims.",
+     lambda t: F.fig9(t[T.RMIG]), (T.RMIG,), S[5], "plots.figures.fig9")
+_fig("figS8_rmig_30_200", "S8 Fig: normalised RMIG at 30, 50, 100 and 200 latent dims.",
+     lambda t: F.figS8(t[T.RMIG]), (T.RMIG,), S[5], "plots.figures.figS8")
+catalog.register_table(
+    "table1_disentangled_features",
+    "Table 1: number of disentangled data features (|Spearman rho| >= 0.1 on one or two "
+    "factors) per model and latent size.",
+    lambda t: P.table1(t[T.DISENTANGLE_SCORES], t[T.DISENTANGLED_FEATURES]),
+    title="Table 1. Number of disentangled data features per model and latent size",
+    reads=(T.DISENTANGLE_SCORES, T.DISENTANGLED_FEATURES), section=S[5],
+    function="plots.paper_tables.table1", paper=True)
+catalog.register_table(
+    "tableS1_constants", "S1 Table: the constants held fixed for each model (published loss "
+    "scale).", lambda t: P.tableS1(), title="S1 Table. Constants held fixed per model",
+    section=S[6], function="plots.paper_tables.tableS1", paper=True)
+catalog.register_table(
+    "tableS2_loss_spearman",
+    "S2 Table: |Spearman rho| of validation loss vs ARI and vs AIC per model, with n.",
+    lambda t: P.tableS2(t[T.RUNS_TCGA]),
+    title="S2 Table. |Spearman rho| of validation loss vs ARI and vs AIC per model",
+    reads=(T.RUNS_TCGA,), section=S[0], function="plots.paper_tables.tableS2", paper=True)
+
+
+class _Builders(dict):
+    """``FIGURE_BUILDERS`` / ``TABLE_BUILDERS`` of earlier versions: views of the catalog."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self._kind = kind
+
+    def _items(self) -> dict:
+        outs = catalog.outputs(kind=self._kind)
+        if self._kind == "figure":
+            return {o.name: o.builder for o in outs}
+        return {o.name: (o.builder, o.title) for o in outs}
+
+    def __getitem__(self, name):
+        return self._items()[name]
+
+    def __contains__(self, name):
+        return name in self._items()
+
+    def __iter__(self):
+        return iter(self._items())
+
+    def __len__(self):
+        return len(self._items())
+
+    def keys(self):
+        return self._items().keys()
+
+    def items(self):
+        return self._items().items()
+
+    def values(self):
+        return self._items().values()
+
+    def get(self, name, default=None):
+        return self._items().get(name, default)
+
+
+#: figure basename -> function of the tables dict returning the Figure (from the catalog)
+FIGURE_BUILDERS: dict[str, Callable[[Tables], Figure]] = _Builders("figure")
+#: table basename -> (function of the tables dict, Markdown title) (from the catalog)
+TABLE_BUILDERS: dict[str, tuple[Callable[[Tables], pd.DataFrame], str]] = _Builders("table")
 
 _TABLE_NOTES = {
     "table1_disentangled_features": (
@@ -75,7 +160,7 @@ _TABLE_NOTES = {
 
 
 def absent_features(t: Tables) -> list[str]:
-    """Features notebook 05 could not score because the cohort lacks them (SPEC 2.5).
+    """Features notebook 05 could not score because the cohort lacks them.
 
     From DISENTANGLE_SCORES ``features_absent`` (";"-joined) when present, else the features
     whose Spearman rho is NaN for every factor of every run in CORRELATIONS.
@@ -105,16 +190,18 @@ def _note(name: str, t: Tables) -> str | None:
     return note
 
 
-def _check(name: str, registry: dict) -> None:
-    if name not in registry:
-        raise KeyError(f"unknown output {name!r}; valid names: {sorted(registry)}")
+def _get(name: str, kind: str, t: Tables) -> catalog.Output:
+    o = catalog.output(name, t)
+    if o.kind != kind:
+        raise KeyError(f"{name!r} is a {o.kind}, not a {kind}; use "
+                       f"{'make_table' if o.kind == 'table' else 'draw'}.")
+    return o
 
 
 def draw(name: str, t: Tables, out_dir: str | os.PathLike | None = None) -> Figure:
-    """Make figure ``name`` (a key of ``expected.FIGURES``) from tables ``t``; when
+    """Make figure ``name`` (a figure of ``plots.catalog``) from tables ``t``; when
     ``out_dir`` is given, also save it there as ``<name>.png`` (300 dpi) and ``<name>.pdf``."""
-    _check(name, FIGURE_BUILDERS)
-    fig = FIGURE_BUILDERS[name](t)
+    fig = _get(name, "figure", t).builder(t)
     if out_dir is not None:
         save_figure(fig, name, out_dir)
     return fig
@@ -122,40 +209,62 @@ def draw(name: str, t: Tables, out_dir: str | os.PathLike | None = None) -> Figu
 
 def make_table(name: str, t: Tables, out_dir: str | os.PathLike | None = None
                ) -> pd.DataFrame:
-    """Make table ``name`` (a key of ``expected.TABLES``); when ``out_dir`` is given, also save
+    """Make table ``name`` (a table of ``plots.catalog``); when ``out_dir`` is given, also save
     it as ``<name>.csv`` and ``<name>.md``."""
-    _check(name, TABLE_BUILDERS)
-    fn, title = TABLE_BUILDERS[name]
-    df = fn(t)
+    o = _get(name, "table", t)
+    df = o.builder(t)
     if out_dir is not None:
-        save_table(df, name, out_dir, title=title, note=_note(name, t))
+        save_table(df, name, out_dir, title=o.title, note=_note(name, t))
     return df
 
 
-def missing_outputs(out_dir: str | os.PathLike, min_bytes: int = 1) -> list[str]:
-    """Files of ``EXPECTED_FILES`` absent from ``out_dir`` or smaller than ``min_bytes``."""
+def show(name: str, t: Tables, out_dir: str | os.PathLike | None = None):
+    """Notebook 06: display the caption of output ``name`` (from the catalog), then make it
+    (``draw`` or ``make_table``, saved in ``out_dir``) and return it for display."""
+    from IPython.display import Markdown, display
+
+    o = catalog.output(name, t)
+    display(Markdown(f"**{o.caption}** *(drawn by `vae_core.{o.function}`)*"
+                     if o.function else f"**{o.caption}**"))
+    if o.kind == "figure":
+        fig = draw(name, t, out_dir)
+        display(fig)
+        plt.close(fig)
+        return None
+    return make_table(name, t, out_dir)
+
+
+def expected_files(t: Tables | None = None) -> tuple[str, ...]:
+    """Every file ``build_all`` writes for tables ``t``: each catalog output's files (registered
+    metrics and extra models included) and the scorecard."""
+    return tuple(f for o in catalog.outputs(t) for f in catalog.files_of(o)) + ("scorecard.md",)
+
+
+def missing_outputs(out_dir: str | os.PathLike, min_bytes: int = 1,
+                    t: Tables | None = None) -> list[str]:
+    """Files of ``expected_files(t)`` absent from ``out_dir`` or smaller than ``min_bytes``."""
     out = Path(out_dir)
-    return [f for f in EXPECTED_FILES
+    return [f for f in expected_files(t)
             if not (out / f).is_file() or (out / f).stat().st_size < min_bytes]
 
 
 def build_all(profile: str, base_dir: str | os.PathLike | None = None,
               source: str = "simulated", t: Tables | None = None,
               gtex_source: str | None = None) -> list[Path]:
-    """Write every figure, table and the scorecard of a run into ``figures/<profile>/``.
+    """Write every output of the catalog and the scorecard of a run into ``figures/<profile>/``.
 
     ``t`` defaults to the run's tables (``io.load_tables``). Returns the written paths;
-    raises ``RuntimeError`` naming any file of ``EXPECTED_FILES`` that is still missing.
+    raises ``RuntimeError`` naming any file of ``expected_files(t)`` that is still missing.
     """
     t = load_tables(profile, base_dir) if t is None else t
     out = paths.figures_dir(profile, base_dir)
-    for name in FIGURES:
-        fig = draw(name, t, out)
-        plt.close(fig)
-    for name in TABLES:
-        make_table(name, t, out)
+    for o in catalog.outputs(t):
+        if o.kind == "figure":
+            plt.close(draw(o.name, t, out))
+        else:
+            make_table(o.name, t, out)
     write_scorecard(t, out, source=source, profile=profile, gtex_source=gtex_source)
-    missing = missing_outputs(out)
+    missing = missing_outputs(out, t=t)
     if missing:
         raise RuntimeError(f"notebook 06 outputs missing in {out}: {missing}")
-    return [out / f for f in EXPECTED_FILES]
+    return [out / f for f in expected_files(t)]

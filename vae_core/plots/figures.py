@@ -18,21 +18,21 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
+from .. import registry
 from ..keys import DISENTANGLE_FEATURES, GRID_AXES
 from .io import NO_GTEX, na_reason, successful
 from .stats import below_percentile, spearman
 from .style import (
     FAILED_COLOR,
     HYPERPARAMETER_LABELS,
-    LATENT_COLORS,
     MODEL_COLORS,
-    MODELS,
     OK_COLOR,
     REGRESSION_COLOR,
     model_label,
     new_figure,
     no_data,
     panel_letter,
+    latent_colors,
     value_label,
 )
 
@@ -46,11 +46,12 @@ FEATURE_LABELS: dict[str, str] = {
 
 
 def _models_in(df: pd.DataFrame) -> list[str]:
-    """Models present in ``df``, in the fixed order of ``keys.GRID_AXES["model"]``."""
+    """Models present in ``df``, in registry order (the paper's six first), then any other."""
     if df is None or not len(df):
         return []
     present = set(df["model"].dropna().astype(str))
-    return [m for m in MODELS if m in present] + sorted(present - set(MODELS))
+    names = registry.model_names()
+    return [m for m in names if m in present] + sorted(present - set(names))
 
 
 def _values_in(df: pd.DataFrame, axis: str) -> list:
@@ -86,7 +87,7 @@ def _missing_text(runs: pd.DataFrame, score: str, what: str) -> str:
 
 def _color_model_ticks(ax: Axes, axis: str = "y") -> None:
     labels = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
-    inv = {model_label(m): m for m in MODELS}
+    inv = {model_label(m): m for m in registry.model_names()}
     for t in labels:
         m = inv.get(t.get_text())
         if m is not None:
@@ -116,8 +117,8 @@ def loss_vs_score(ax: Axes, runs: pd.DataFrame, model: str, score: str,
         ax.set_xlabel(xlabel)
         ax.set_ylabel("Validation loss")
         return ax
-    dims = [d for d in LATENT_COLORS if d in set(df["latent_dim"].astype(int))]
-    palette = {d: LATENT_COLORS[d] for d in dims}
+    palette = latent_colors(df["latent_dim"].astype(int))
+    dims = list(palette)
     plot = df.assign(latent_dim=df["latent_dim"].astype(int))
     sns.scatterplot(data=plot, x=score, y="val_loss", hue="latent_dim", hue_order=dims,
                     palette=palette, s=18, alpha=0.75, edgecolor="none", ax=ax, legend=True)
@@ -198,21 +199,30 @@ def fig2(runs: pd.DataFrame, pair: pd.DataFrame, umap: pd.DataFrame,
 
 
 # --------------------------------------------------------------------------- Fig 3, 6
-def model_boxplot(ax: Axes, runs: pd.DataFrame, score: str, cohort: str = "TCGA") -> Axes:
-    """Box per model of ``score`` ("ari"/"aic") over all successful configurations (Fig 3, 6A).
+def model_boxplot(ax: Axes, runs: pd.DataFrame, score: str, cohort: str = "TCGA",
+                  ylabel: str | None = None, reason_column: str | None = None) -> Axes:
+    """Box per model of ``score`` (a metric column: "ari", "aic" or a registered metric's)
+    over all successful configurations (Fig 3, 6A, ``metric_<name>``).
 
     Box: quartiles; line: median; white diamond: mean (the paper's caption calls the middle
-    line the mean); whiskers 1.5 IQR.
+    line the mean); whiskers 1.5 IQR. Without any finite value the panel says why ("n/a:
+    <reason>" from ``reason_column``, default ``<score>_reason``/``aic_reason``).
     """
     ok = successful(runs)
-    df = ok[np.isfinite(ok[score].astype(float))] if len(ok) else ok
-    ylabel = "ARI (higher is better)" if score == "ari" else "AIC (lower is better)"
+    has = ok is not None and len(ok) and score in ok.columns
+    df = ok[np.isfinite(pd.to_numeric(ok[score], errors="coerce"))] if has else ok.iloc[0:0]
+    if ylabel is None:
+        ylabel = ("ARI (higher is better)" if score == "ari" else
+                  "AIC (lower is better)" if score == "aic" else score)
     if not len(df):
         if cohort == "GTEx" and (runs is None or not len(runs)):
             no_data(ax, _NO_GTEX_TEXT)
         else:
-            no_data(ax, _missing_text(ok, score, f"no successful {cohort} run with "
-                                      f"{score.upper()}"))
+            why = na_reason(ok, score, reason_column) if score != "aic" or reason_column \
+                else ""
+            text = (f"n/a: {why}" if why and why != "no data" else
+                    _missing_text(ok, score, f"no successful {cohort} run with {score}"))
+            no_data(ax, text)
         ax.set_ylabel(ylabel)
         return ax
     models = _models_in(df)
@@ -265,6 +275,29 @@ def fig3(runs: pd.DataFrame, baseline: pd.DataFrame | None = None) -> Figure:
     for ax, letter in zip(axes, "AB", strict=True):
         panel_letter(ax, letter)
     fig.suptitle("Performance of VAE models in downstream tasks (TCGA)", fontsize=13)
+    return fig
+
+
+def fig_metric(runs: pd.DataFrame, score: str, label: str = "", *,
+               runs_gtex: pd.DataFrame | None = None, reason_column: str | None = None,
+               higher_is_better: bool | None = None) -> Figure:
+    """``metric_<name>``: one registered downstream metric per model (box + points over the
+    successful configurations), TCGA (A) and, when a GTEx-side run table has the column,
+    GTEx (B). ``score`` is the metric's score column, ``label`` its display name."""
+    label = label or score
+    hint = {True: " (higher is better)", False: " (lower is better)"}.get(higher_is_better, "")
+    gtex = runs_gtex is not None and len(runs_gtex) and score in runs_gtex.columns and \
+        np.isfinite(pd.to_numeric(runs_gtex[score], errors="coerce")).any()
+    fig, axes = new_figure(1, 2 if gtex else 1, figsize=(13 if gtex else 8, 5), squeeze=False)
+    model_boxplot(axes[0, 0], runs, score, ylabel=label + hint, reason_column=reason_column)
+    axes[0, 0].set_title(f"{label}: TCGA side", fontsize=11)
+    if gtex:
+        model_boxplot(axes[0, 1], runs_gtex, score, cohort="GTEx", ylabel=label + hint,
+                      reason_column=reason_column)
+        axes[0, 1].set_title(f"{label}: GTEx side", fontsize=11)
+        for ax, letter in zip(axes[0], "AB", strict=True):
+            panel_letter(ax, letter)
+    fig.suptitle(f"{label} per model", fontsize=13)
     return fig
 
 
@@ -324,7 +357,7 @@ def fig4(runs: pd.DataFrame, cohort: str = "TCGA") -> Figure:
 def fig5(runs: pd.DataFrame) -> Figure:
     """Fig 5: successful (blue) vs failed (red) trainings per value of each hyperparameter
     (columns), one row per model: which configurations diverged (status "failed")."""
-    models = _models_in(runs) or list(MODELS)
+    models = _models_in(runs) or list(registry.PAPER_MODELS)
     fig, axes = new_figure(len(models), len(HYPERPARAMETERS), figsize=(17, 2.3 * len(models) + 1),
                            sharey="row", squeeze=False)
     for i, m in enumerate(models):
@@ -421,11 +454,12 @@ def fig7(scores: pd.DataFrame) -> Figure:
         ax.set_ylabel("WSEPIN")
         return fig
     models = _models_in(df)
-    dims = [d for d in LATENT_COLORS if d in set(df["latent_dim"].astype(int))]
+    palette = latent_colors(df["latent_dim"].astype(int))
+    dims = list(palette)
     plot = df.assign(Model=df["model"].map(model_label), latent_dim=df["latent_dim"].astype(int))
     sns.barplot(data=plot, x="Model", y="wsepin", hue="latent_dim",
                 order=[model_label(m) for m in models], hue_order=dims,
-                palette={d: LATENT_COLORS[d] for d in dims}, errorbar=None, ax=ax)
+                palette=palette, errorbar=None, ax=ax)
     for c in ax.containers:
         ax.bar_label(c, fmt="%.2f", fontsize=7, rotation=90, padding=2)
     ymax = float(df["wsepin"].max())
@@ -495,8 +529,14 @@ def fig8(correlations: pd.DataFrame, disentangled: pd.DataFrame,
          models: Sequence[str] = ("vanilla", "beta"), latent_dim: int = 10) -> Figure:
     """Fig 8: Spearman heatmaps (factor x feature) for vanilla VAE (A) and β-VAE (B) at 10
     latent dims; red boxes mark the factors of each disentangled feature (|rho| >= 0.1 on
-    exactly one or two factors)."""
+    exactly one or two factors). When the run has no ``latent_dim`` (other levels), the
+    smallest latent size it has is drawn."""
     fig, axes = new_figure(1, len(models), figsize=(7 * len(models), 6), squeeze=False)
+    if len(correlations):
+        present = sorted(set(pd.to_numeric(correlations["latent_dim"], errors="coerce")
+                             .dropna().astype(int)))
+        if present and latent_dim not in present:
+            latent_dim = present[0]
     sel = correlations[correlations["latent_dim"] == latent_dim] if len(correlations) else None
     vmax = float(sel["rho"].abs().max()) if sel is not None and len(sel) else None
     vmax = vmax if vmax is not None and np.isfinite(vmax) else None
@@ -569,9 +609,17 @@ def fig9(rmig: pd.DataFrame) -> Figure:
 
 
 def figS8(rmig: pd.DataFrame) -> Figure:
-    """S8 Fig: normalised RMIG heatmaps at 30, 50, 100 and 200 latent dims (A-D)."""
-    return fig_rmig(rmig, (30, 50, 100, 200), "Normalised RMIG of VAE models on data features "
-                    "(S8 Fig: 30-200 latent dims)")
+    """S8 Fig: normalised RMIG heatmaps at 30, 50, 100 and 200 latent dims (A-D); a run with
+    other latent sizes gets a panel for each size it has besides Fig 9's 10 and 20."""
+    dims: tuple[int, ...] = (30, 50, 100, 200)
+    if len(rmig):
+        present = sorted(set(pd.to_numeric(rmig["latent_dim"], errors="coerce").dropna()
+                             .astype(int)) - {10, 20})
+        if present and not set(present) <= set(dims):
+            dims = tuple(present)
+    label = "-".join(str(d) for d in (dims[0], dims[-1])) if len(dims) > 1 else str(dims[0])
+    return fig_rmig(rmig, dims, "Normalised RMIG of VAE models on data features "
+                    f"(S8 Fig: {label} latent dims)")
 
 
 # --------------------------------------------------------------------------- S6

@@ -96,19 +96,21 @@ def load_tables(profile: str, base_dir: str | os.PathLike | None = None
     return {name: read_table(profile, name, base_dir) for name in TABLE_COLUMNS}
 
 
-def na_reason(runs: pd.DataFrame | None, metric: str = "aic") -> str:
+def na_reason(runs: pd.DataFrame | None, metric: str = "aic",
+              reason_column: str | None = None) -> str:
     """Why ``metric`` has no finite value in a run/baseline table, or ``""`` when it has one.
 
-    For ``metric="aic"``: the most common non-empty ``aic_reason`` of the successful rows (of
-    all rows when none succeeded), e.g. "no survival data in this cohort"; "no data" when the
+    The most common non-empty reason (``reason_column``, default ``<metric>_reason``; for
+    ``aic`` and a metric's other columns pass the metric's reason column) of the successful
+    rows (of all rows when none succeeded), e.g. "no survival data in this cohort"; "no data" when the
     table is empty or gives no reason. Figures and the scorecard write ``"n/a: " + reason``.
     """
     if runs is None or not len(runs) or metric not in runs.columns:
         return "no data"
     if np.isfinite(pd.to_numeric(runs[metric], errors="coerce")).any():
         return ""
-    col = AIC_REASON if metric == "aic" else None
-    if col is None or col not in runs.columns:
+    col = reason_column or (AIC_REASON if metric == "aic" else f"{metric}_reason")
+    if col not in runs.columns:
         return "no data"
     rows = runs[runs["status"] == STATUS_OK] if "status" in runs.columns else runs
     if not len(rows):

@@ -8,9 +8,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import registry
 from .io import successful
 from .stats import spearman
-from .style import LATENT_DIMS, MODELS, model_label
+from .style import LATENT_DIMS, model_label
+
+
+def _models(*frames: pd.DataFrame | None) -> list[str]:
+    """Models in any of ``frames`` (registry order, the paper's six first, then others)."""
+    present: set[str] = set()
+    for df in frames:
+        if df is not None and len(df) and "model" in df.columns:
+            present |= set(df["model"].dropna().astype(str))
+    names = registry.model_names()
+    return [m for m in names if m in present] + sorted(present - set(names))
+
+
+def _dims(*frames: pd.DataFrame | None) -> list[int]:
+    """Latent sizes in any of ``frames`` (ascending); the paper's when none."""
+    present: set[int] = set()
+    for df in frames:
+        if df is not None and len(df) and "latent_dim" in df.columns:
+            present |= set(pd.to_numeric(df["latent_dim"], errors="coerce").dropna().astype(int))
+    return sorted(present) or list(LATENT_DIMS)
 
 #: The paper's Table 1: number of disentangled data features per model (rows) and latent size.
 PAPER_TABLE1: dict[str, dict[int, int]] = {
@@ -26,7 +46,7 @@ PAPER_TABLE1: dict[str, dict[int, int]] = {
 PAPER_S2_VANILLA = {"loss_vs_ari": 0.53, "loss_vs_aic": 0.48}
 
 #: S1 Table, model-specific constants under the names ``vae_core.models.build`` takes (the
-#: published loss scale, SPEC 3). One literal place, because ``plots`` draws from tables only
+#: published loss scale; ``docs/design.md``, "Models"). One literal place, because ``plots`` draws from tables only
 #: and does not import ``models``/torch; tests/test_plots.py checks it equals
 #: ``models.constants_of`` so the two cannot drift. Notebook 06 may pass the live values.
 S1_MODEL_CONSTANTS: dict[str, dict[str, object]] = {
@@ -63,12 +83,13 @@ def table1(scores: pd.DataFrame, disentangled: pd.DataFrame | None = None) -> pd
     """Table 1: number of disentangled features, models (rows) x latent dims (columns).
 
     From DISENTANGLE_SCORES ``n_disentangled``; where that is missing, counted from
-    DISENTANGLED_FEATURES. Cells of configurations not run are empty (NaN).
+    DISENTANGLED_FEATURES. Every model and latent size the run has (registered models beyond
+    the paper's included); cells of configurations not run are empty (NaN).
     """
     rows = {}
-    for m in MODELS:
+    for m in _models(scores, disentangled):
         row = {}
-        for d in LATENT_DIMS:
+        for d in _dims(scores, disentangled):
             s = (scores[(scores["model"] == m) & (scores["latent_dim"] == d)]
                  if scores is not None and len(scores) else None)
             feats = (disentangled[(disentangled["model"] == m)
@@ -101,7 +122,7 @@ def paper_table1() -> pd.DataFrame:
 
 def tableS1(constants: dict[str, dict[str, object]] | None = None,
             lr_gamma: dict[str, float | None] | None = None) -> pd.DataFrame:
-    """S1 Table: constants held fixed for every model (published loss scale, SPEC 3).
+    """S1 Table: constants held fixed for every model (published loss scale).
 
     ``constants`` (model -> {name: value}, e.g. from ``vae_core.models.constants_of``) and
     ``lr_gamma`` default to :data:`S1_MODEL_CONSTANTS` and :data:`S1_LR_GAMMA`. Rows: model
@@ -110,7 +131,9 @@ def tableS1(constants: dict[str, dict[str, object]] | None = None,
     constants = S1_MODEL_CONSTANTS if constants is None else constants
     lr_gamma = S1_LR_GAMMA if lr_gamma is None else lr_gamma
     rows = []
-    for m in MODELS:
+    names = registry.model_names()
+    for m in [m for m in names if m in constants or m in lr_gamma] + sorted(
+            set(constants) - set(names)):
         for k, v in constants.get(m, {}).items():
             meaning = ("weight of the dimension-wise KL" if (m, k) == ("betatc", "gamma")
                        else _S1_MEANING.get(k, ""))
@@ -120,7 +143,7 @@ def tableS1(constants: dict[str, dict[str, object]] | None = None,
         rows.append((model_label(m), "lr_gamma", "none" if g is None else f"{g:g}",
                      "ExponentialLR decay per epoch"))
     for m, k, v in _S1_COMMON:
-        rows.append((model_label(m) if m in MODELS else m, k, v, ""))
+        rows.append((model_label(m) if m in names else m, k, v, ""))
     return pd.DataFrame(rows, columns=["model", "constant", "value", "meaning"]
                         ).set_index("model")
 
@@ -130,12 +153,12 @@ def tableS2(runs: pd.DataFrame) -> pd.DataFrame:
     successful training (no percentile cut), with the number n of trainings behind each."""
     ok = successful(runs)
     rows = {}
-    for m in MODELS:
+    for m in _models(ok):
         df = ok[ok["model"] == m] if len(ok) else ok
         if not len(df):
             continue
         r_ari, n_ari = spearman(df["val_loss"], df["ari"])
-        r_aic, n_aic = spearman(df["val_loss"], df["aic"])
+        r_aic, n_aic = spearman(df["val_loss"], df["aic"]) if "aic" in df else (float("nan"), 0)
         rows[model_label(m)] = {"abs_rho_loss_ari": abs(r_ari), "n_ari": n_ari,
                                 "abs_rho_loss_aic": abs(r_aic), "n_aic": n_aic}
     out = pd.DataFrame.from_dict(

@@ -1,6 +1,7 @@
 """The reproduction scorecard: each number and claim of the paper beside this run's value.
 
-Every row states the rule by which it "agrees", the paper's value, this run's value and the n
+Each claim of the paper is a small registered function (``register_claim``) returning its rows;
+``scorecard_rows`` runs them in order. Every row states the rule by which it "agrees", the paper's value, this run's value and the n
 behind it. Rows that this run cannot evaluate (e.g. a learning rate not in its grid, a cohort
 without survival data, no GTEx-side cohort) say ``n/a: <reason>``, never a guess.
 
@@ -19,21 +20,26 @@ values do not differ: the interval is conservative (it calls a claim supported l
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .. import tables
-from ..keys import GRID_AXES, STATUS_FAILED
+from .. import registry, tables
+from ..keys import STATUS_FAILED
+from ..registry import PAPER_MODELS
 from .io import NO_GTEX, na_reason, successful
 from .paper_tables import PAPER_S2_VANILLA, PAPER_TABLE1, table1
 from .stats import bootstrap_group_means, percentile_interval, spearman
-from .style import LATENT_DIMS, MODELS, model_label
+from .style import model_label
 
 #: Tolerance of the numeric rows: same sign and |this run - paper| <= TOLERANCE.
 TOLERANCE = 0.2
 YES, NO, NA = "yes", "no", "n/a"
+#: The paper's value of a row about a model, latent size or metric it does not have.
+NOT_IN_PAPER = "n/a: not in the paper"
 #: Bootstrap of the "underperforms" rows: resamples, seed, interval level.
 N_BOOT, BOOT_SEED, BOOT_LEVEL = 1000, 0, 0.95
 #: Reason of the survival rows when the run table has no finite AIC and gives no reason.
@@ -75,7 +81,8 @@ def _survival_reason(runs: pd.DataFrame) -> str:
 
 
 def design_summary(runs: pd.DataFrame) -> dict | None:
-    """The design a run table was produced with (SPEC 5), from the table alone.
+    """The design a run table was produced with (``docs/design.md``, "Designs"), from the
+    table alone.
 
     Returns None for an empty table, else a dict: ``configs_per_model`` ({model: number of
     distinct hyperparameter configurations}), ``levels`` ({axis: number of values present}),
@@ -87,6 +94,8 @@ def design_summary(runs: pd.DataFrame) -> dict | None:
     if runs is None or not len(runs):
         return None
     axes = [a for a in HYPERPARAMETER_AXES if a in runs.columns]
+    if "hidden" in runs.columns and runs["hidden"].nunique(dropna=True) > 1:
+        axes.append("hidden")
     levels = {a: int(runs[a].nunique(dropna=True)) for a in axes}
     product = int(np.prod(list(levels.values()))) if levels else 1
     per_model = {}
@@ -102,8 +111,8 @@ def design_summary(runs: pd.DataFrame) -> dict | None:
         design = ("full product" if n == product else "half" if 2 * n == product
                   else f"fraction: {n}")
     rep = int(runs["repeat"].nunique(dropna=True)) if "repeat" in runs.columns else 1
-    order = [m for m in GRID_AXES["model"] if m in per_model] + \
-        sorted(m for m in per_model if m not in GRID_AXES["model"])
+    names = registry.model_names()
+    order = [m for m in names if m in per_model] + sorted(m for m in per_model if m not in names)
     return {"configs_per_model": {m: per_model[m] for m in order}, "levels": levels,
             "product": product, "design": design, "all_levels": bool(all_levels),
             "repeats": max(rep, 1), "trainings": len(runs), "models": order}
@@ -213,70 +222,109 @@ def _vl(axis, v):
     return f"{float(v):.0e}" if axis == "lr" else str(v)
 
 
-def scorecard_rows(t: dict[str, pd.DataFrame], gtex_source: str | None = None) -> pd.DataFrame:
-    """Compute every scorecard row from the tidy tables (keys: ``vae_core.tables`` names).
+# --------------------------------------------------------------------------- claims registry
 
-    ``gtex_source``: notebook 04's cohort source; "none" (or an empty GTEx run table) makes the
-    GTEx rows "n/a: no GTEx-side cohort". A TCGA table without any finite AIC (a cohort without
-    survival data) makes the survival rows "n/a: <aic_reason>".
-    """
-    runs = t.get(tables.RUNS_TCGA, pd.DataFrame())
-    gtex = t.get(tables.RUNS_GTEX, pd.DataFrame())
-    no_gtex = _no_gtex(gtex, gtex_source)
-    if no_gtex:
-        gtex = None
-    ok = successful(runs)
-    van = ok[ok["model"] == "vanilla"] if len(ok) else ok
-    no_surv = _survival_reason(runs) if runs is not None else ""
+@dataclass
+class Context:
+    """What every claim reads: the tidy tables and what is derived from them once."""
+
+    t: Mapping[str, pd.DataFrame]
+    runs: pd.DataFrame
+    gtex: pd.DataFrame | None
+    ok: pd.DataFrame
+    no_gtex: bool
+    no_surv: str
+
+    @classmethod
+    def of(cls, t: Mapping[str, pd.DataFrame], gtex_source: str | None = None) -> Context:
+        runs = t.get(tables.RUNS_TCGA, pd.DataFrame())
+        gtex = t.get(tables.RUNS_GTEX, pd.DataFrame())
+        no_gtex = _no_gtex(gtex, gtex_source)
+        return cls(t=t, runs=runs, gtex=None if no_gtex else gtex, ok=successful(runs),
+                   no_gtex=no_gtex, no_surv=_survival_reason(runs) if runs is not None else "")
+
+    def model_runs(self, model: str) -> pd.DataFrame:
+        return self.ok[self.ok["model"] == model] if len(self.ok) else self.ok
+
+
+Claim = Callable[[Context], list[dict]]
+_CLAIMS: dict[str, Claim] = {}
+
+
+def register_claim(name: str, fn: Claim | None = None):
+    """Register a scorecard claim: ``fn(ctx: Context) -> list of rows`` (``_row``/``_na_row``).
+    Claims run in registration order; re-registering a name replaces it. Usable as a
+    decorator: ``@register_claim("my_claim")``."""
+    def add(f: Claim) -> Claim:
+        _CLAIMS[name] = f
+        return f
+    return add(fn) if fn is not None else add
+
+
+def claims() -> tuple[str, ...]:
+    """Names of the registered claims, in order."""
+    return tuple(_CLAIMS)
+
+
+@register_claim("fig2_loss_vs_downstream")
+def _claim_fig2(c: Context) -> list[dict]:
+    """Fig 2 / S2 Table / S6: loss vs downstream, ARI vs AIC (vanilla)."""
+    van = c.model_runs("vanilla")
     rows = []
-
-    # ---- Fig 2 / S2 Table / S6: loss vs downstream, ARI vs AIC (vanilla) -------------------
     r, n = spearman(van["val_loss"], van["ari"]) if len(van) else (np.nan, 0)
     rows.append(_num_row("Fig 2A, S2 Table", "vanilla VAE: |Spearman rho| validation loss vs ARI",
                          PAPER_S2_VANILLA["loss_vs_ari"], r, n, absolute=True))
     claim = "vanilla VAE: |Spearman rho| validation loss vs AIC"
-    if no_surv:
+    if c.no_surv:
         rows.append(_na_row("Fig 2B, S2 Table", claim, f"{PAPER_S2_VANILLA['loss_vs_aic']:g}",
-                            no_surv, f"|diff| <= {TOLERANCE}"))
+                            c.no_surv, f"|diff| <= {TOLERANCE}"))
     else:
         r, n = spearman(van["val_loss"], van["aic"]) if len(van) else (np.nan, 0)
         rows.append(_num_row("Fig 2B, S2 Table", claim, PAPER_S2_VANILLA["loss_vs_aic"], r, n,
                              absolute=True))
     claim = "vanilla VAE: Spearman rho ARI vs AIC"
-    if no_surv:
-        rows.append(_na_row("S6 Fig", claim, "-0.82", no_surv,
+    if c.no_surv:
+        rows.append(_na_row("S6 Fig", claim, "-0.82", c.no_surv,
                             f"same sign and |diff| <= {TOLERANCE}"))
     else:
         r, n = spearman(van["ari"], van["aic"]) if len(van) else (np.nan, 0)
         rows.append(_num_row("S6 Fig", claim, -0.82, r, n))
+    return rows
 
-    # ---- Fig 2C/D pair ---------------------------------------------------------------------
-    pair = t.get(tables.FIG2_PAIR, pd.DataFrame())
+
+@register_claim("fig2_pair")
+def _claim_fig2_pair(c: Context) -> list[dict]:
+    """Fig 2C/D: two vanilla configurations with equal loss and very different ARI."""
+    pair = c.t.get(tables.FIG2_PAIR, pd.DataFrame())
     rule = "ARI(high) - ARI(low) >= 0.3 and |loss difference| <= 10% of the mean loss"
+    claim = "two vanilla configurations, equal loss, very different ARI"
+    paper = "ARI 0.72 vs 0.01 at loss ~1"
     lo = pair[pair["role"] == "low_ari"] if len(pair) else pair
     hi = pair[pair["role"] == "high_ari"] if len(pair) else pair
-    if len(lo) and len(hi):
-        a_lo, a_hi = float(lo["ari"].iloc[0]), float(hi["ari"].iloc[0])
-        l_lo, l_hi = float(lo["val_loss"].iloc[0]), float(hi["val_loss"].iloc[0])
-        rel = abs(l_hi - l_lo) / max(abs(l_hi + l_lo) / 2, 1e-12)
-        ok_pair = (a_hi - a_lo >= 0.3) and rel <= 0.10
-        rows.append(_row("Fig 2C/D", "two vanilla configurations, equal loss, very different ARI",
-                         "ARI 0.72 vs 0.01 at loss ~1",
-                         f"ARI {a_hi:.2f} vs {a_lo:.2f} at loss {l_hi:.3g} vs {l_lo:.3g} "
-                         f"({100 * rel:.1f}% apart)", 2, rule, YES if ok_pair else NO))
-    else:
-        rows.append(_row("Fig 2C/D", "two vanilla configurations, equal loss, very different ARI",
-                         "ARI 0.72 vs 0.01 at loss ~1", "n/a (no pair table)", 0, rule, NA))
+    if not (len(lo) and len(hi)):
+        return [_row("Fig 2C/D", claim, paper, "n/a (no pair table)", 0, rule, NA)]
+    a_lo, a_hi = float(lo["ari"].iloc[0]), float(hi["ari"].iloc[0])
+    l_lo, l_hi = float(lo["val_loss"].iloc[0]), float(hi["val_loss"].iloc[0])
+    rel = abs(l_hi - l_lo) / max(abs(l_hi + l_lo) / 2, 1e-12)
+    ok_pair = (a_hi - a_lo >= 0.3) and rel <= 0.10
+    return [_row("Fig 2C/D", claim, paper,
+                 f"ARI {a_hi:.2f} vs {a_lo:.2f} at loss {l_hi:.3g} vs {l_lo:.3g} "
+                 f"({100 * rel:.1f}% apart)", 2, rule, YES if ok_pair else NO)]
 
-    # ---- Fig 3: beta-TCVAE and DIP-VAE best on average ---------------------------------------
+
+@register_claim("fig3_best_models")
+def _claim_fig3(c: Context) -> list[dict]:
+    """Fig 3: beta-TCVAE and DIP-VAE best on average, among the paper's six models."""
+    rows = []
     for score, better, label in (("ari", "higher", "ARI"), ("aic", "lower", "AIC")):
-        means = {m: ok.loc[ok["model"] == m, score].astype(float).dropna() for m in MODELS}
+        means = {m: c.model_runs(m)[score].astype(float).dropna() for m in PAPER_MODELS
+                 if len(c.ok) and score in c.ok}
         means = {m: (float(v.mean()), len(v)) for m, v in means.items() if len(v)}
         rule = (f"mean {label} of beta-TCVAE and of DIP-VAE each {better} than every other "
-                "model's mean (successful runs)")
+                "paper model's mean (successful runs)")
         claim = f"beta-TCVAE and DIP-VAE best on average ({label})"
-        if score == "aic" and no_surv:
-            rows.append(_na_row("Fig 3", claim, "holds", no_surv, rule))
+        if score == "aic" and c.no_surv:
+            rows.append(_na_row("Fig 3", claim, "holds", c.no_surv, rule))
             continue
         if not {"betatc", "dip"} <= set(means) or len(means) < 3:
             rows.append(_row("Fig 3", claim, "holds", "n/a (models missing)",
@@ -290,24 +338,79 @@ def scorecard_rows(t: dict[str, pd.DataFrame], gtex_source: str | None = None) -
         txt = ", ".join(f"{model_label(m)} {means[m][0]:{fmt}}" for m in ranked)
         rows.append(_row("Fig 3", claim, "holds", f"ranking: {txt}",
                          sum(n for _, n in means.values()), rule, YES if holds else NO))
+    return rows
 
-    # ---- Fig 4: hyperparameter effects -------------------------------------------------------
-    if len(ok):
-        others_init = ["normal", "xavier_normal", "xavier_uniform", "kaiming_uniform"]
-        rows.append(_underperform_row(ok, "init", ["uniform"], others_init,
-                                      "U(0,1) initialisation underperforms the others"))
-        rows.append(_underperform_row(ok, "optimizer", ["sgd"], ["adam", "rmsprop"],
-                                      "SGD underperforms Adam and RMSprop on TCGA"))
-        rows.append(_underperform_row(ok, "lr", [1e-1, 1e-6], [1e-3, 1e-4],
-                                      "extreme learning rates (1e-1, 1e-6) underperform 1e-3, "
-                                      "1e-4"))
-    else:
-        for claim in ("U(0,1) initialisation underperforms the others",
-                      "SGD underperforms Adam and RMSprop on TCGA",
-                      "extreme learning rates (1e-1, 1e-6) underperform 1e-3, 1e-4"):
-            rows.append(_row("Fig 4", claim, "holds", "n/a (no successful run)", 0, "", NA))
 
-    # ---- Fig 5: failures ---------------------------------------------------------------------
+@register_claim("fig3_other_models")
+def _claim_other_models(c: Context) -> list[dict]:
+    """Fig 3 for models the paper does not have: this run's means, "n/a: not in the paper"."""
+    rows = []
+    if not len(c.runs):
+        return rows
+    present = set(c.runs["model"].dropna().astype(str))
+    names = registry.model_names()
+    extra = [m for m in names if m in present and not registry.is_paper_model(m)]
+    extra += sorted(m for m in present - set(names))
+    for m in extra:
+        df = c.model_runs(m)
+        parts = []
+        for score, label in (("ari", "ARI"), ("aic", "AIC")):
+            v = pd.to_numeric(df[score], errors="coerce").dropna() if score in df else []
+            parts.append(f"mean {label} {float(np.mean(v)):.3g}" if len(v) else
+                         f"{label} n/a")
+        rows.append(_row("Fig 3", f"{model_label(m)}: downstream performance", NOT_IN_PAPER,
+                         ", ".join(parts), len(df), "no paper value to compare with", NA))
+    return rows
+
+
+@register_claim("registered_metrics")
+def _claim_metrics(c: Context) -> list[dict]:
+    """Downstream metrics the paper does not have (registered by a plugin): this run's mean per
+    model, "n/a: not in the paper"."""
+    from ..downstream import metric_registry as _metrics
+
+    rows = []
+    for m in _metrics.metrics():
+        if m.builtin:
+            continue
+        col = m.score
+        if not len(c.ok) or col not in c.ok.columns:
+            rows.append(_row("Metrics", f"{m.label} ({m.name})", NOT_IN_PAPER,
+                             "n/a: not computed in this run", 0, "no paper value", NA))
+            continue
+        v = pd.to_numeric(c.ok[col], errors="coerce")
+        per = v.groupby(c.ok["model"].astype(str)).mean().dropna()
+        names = registry.model_names()
+        order = [x for x in names if x in per.index] + sorted(set(per.index) - set(names))
+        txt = ", ".join(f"{model_label(x)} {per[x]:.3g}" for x in order)
+        if not txt:
+            why = na_reason(c.ok, col, m.reason_column)
+            txt = f"n/a: {why}"
+        rows.append(_row("Metrics", f"{m.label} ({m.name}): mean per model", NOT_IN_PAPER, txt,
+                         int(v.notna().sum()), "no paper value to compare with", NA))
+    return rows
+
+
+@register_claim("fig4_hyperparameters")
+def _claim_fig4(c: Context) -> list[dict]:
+    """Fig 4: hyperparameter effects ("underperforms" claims with a bootstrap interval)."""
+    specs = (("init", ["uniform"], ["normal", "xavier_normal", "xavier_uniform",
+                                    "kaiming_uniform"],
+              "U(0,1) initialisation underperforms the others"),
+             ("optimizer", ["sgd"], ["adam", "rmsprop"],
+              "SGD underperforms Adam and RMSprop on TCGA"),
+             ("lr", [1e-1, 1e-6], [1e-3, 1e-4],
+              "extreme learning rates (1e-1, 1e-6) underperform 1e-3, 1e-4"))
+    if not len(c.ok):
+        return [_row("Fig 4", claim, "holds", "n/a (no successful run)", 0, "", NA)
+                for *_, claim in specs]
+    return [_underperform_row(c.ok, axis, bad, good, claim) for axis, bad, good, claim in specs]
+
+
+@register_claim("fig5_failures")
+def _claim_fig5(c: Context) -> list[dict]:
+    """Fig 5: beta-TCVAE fails at lr 1e-1; CAT-VAE never fails."""
+    runs, rows = c.runs, []
     rule = "every beta-TCVAE training at lr 1e-1 failed"
     sel = runs[(runs["model"] == "betatc") & _isclose(runs["lr"], 1e-1)] if len(runs) else runs
     if len(sel):
@@ -318,9 +421,9 @@ def scorecard_rows(t: dict[str, pd.DataFrame], gtex_source: str | None = None) -
     else:
         rows.append(_row("Fig 5", "beta-TCVAE fails at learning rate 1e-1", "all fail",
                          "n/a (beta-TCVAE at lr 1e-1 not in this grid)", 0, rule, NA))
-    rule = ("no CAT-VAE training failed (TCGA only: " + NO_GTEX + ")" if no_gtex
+    rule = ("no CAT-VAE training failed (TCGA only: " + NO_GTEX + ")" if c.no_gtex
             else "no CAT-VAE training failed (TCGA and GTEx)")
-    cat = pd.concat([d[d["model"] == "cat"] for d in (runs, gtex) if d is not None and len(d)]
+    cat = pd.concat([d[d["model"] == "cat"] for d in (runs, c.gtex) if d is not None and len(d)]
                     or [pd.DataFrame(columns=["status"])])
     if len(cat):
         nf = int((cat["status"] == STATUS_FAILED).sum())
@@ -329,48 +432,87 @@ def scorecard_rows(t: dict[str, pd.DataFrame], gtex_source: str | None = None) -
     else:
         rows.append(_row("Fig 5", "CAT-VAE never fails", "0 failures", "n/a (no CAT-VAE run)",
                          0, rule, NA))
+    return rows
 
-    # ---- Fig 6: TCGA vs GTEx -----------------------------------------------------------------
-    conc = t.get(tables.CONCORDANCE, pd.DataFrame())
+
+@register_claim("fig6_concordance")
+def _claim_fig6(c: Context) -> list[dict]:
+    """Fig 6B: Spearman rho of ARI, TCGA vs GTEx, per configuration."""
+    conc = c.t.get(tables.CONCORDANCE, pd.DataFrame())
     claim = "Spearman rho of ARI, TCGA vs GTEx, per configuration"
-    if no_gtex and (conc is None or not len(conc)):
-        rows.append(_na_row("Fig 6B", claim, "0.7", NO_GTEX,
-                            f"same sign and |diff| <= {TOLERANCE}"))
-    else:
-        r, n = spearman(conc["ari_tcga"], conc["ari_gtex"]) if len(conc) else (np.nan, 0)
-        rows.append(_num_row("Fig 6B", claim, 0.7, r, n))
+    if c.no_gtex and (conc is None or not len(conc)):
+        return [_na_row("Fig 6B", claim, "0.7", NO_GTEX, f"same sign and |diff| <= {TOLERANCE}")]
+    r, n = spearman(conc["ari_tcga"], conc["ari_gtex"]) if len(conc) else (np.nan, 0)
+    return [_num_row("Fig 6B", claim, 0.7, r, n)]
 
-    # ---- Fig 7, 9, S8: disentanglement bounds ------------------------------------------------
-    sc = t.get(tables.DISENTANGLE_SCORES, pd.DataFrame())
+
+@register_claim("fig7_9_disentanglement_bounds")
+def _claim_bounds(c: Context) -> list[dict]:
+    """Fig 7, 9, S8: WSEPIN and normalised RMIG stay low."""
+    sc = c.t.get(tables.DISENTANGLE_SCORES, pd.DataFrame())
     w = pd.to_numeric(sc["wsepin"], errors="coerce").dropna() if len(sc) else pd.Series([])
-    rule = "largest WSEPIN of every model and latent size < 0.15"
-    rows.append(_row("Fig 7", "WSEPIN low for every model (< 0.15)", "< 0.15",
-                     f"max {w.max():.3f}" if len(w) else "n/a", len(w), rule,
-                     (YES if w.max() < 0.15 else NO) if len(w) else NA))
-    rm = t.get(tables.RMIG, pd.DataFrame())
+    rows = [_row("Fig 7", "WSEPIN low for every model (< 0.15)", "< 0.15",
+                 f"max {w.max():.3f}" if len(w) else "n/a", len(w),
+                 "largest WSEPIN of every model and latent size < 0.15",
+                 (YES if w.max() < 0.15 else NO) if len(w) else NA)]
+    rm = c.t.get(tables.RMIG, pd.DataFrame())
     v = pd.to_numeric(rm["rmig"], errors="coerce").dropna() if len(rm) else pd.Series([])
-    rule = "largest normalised RMIG over models, latent sizes and features < 0.1"
     rows.append(_row("Fig 9, S8", "normalised RMIG low for every feature (< 0.1)", "< 0.1",
-                     f"max {v.max():.3f}" if len(v) else "n/a", len(v), rule,
+                     f"max {v.max():.3f}" if len(v) else "n/a", len(v),
+                     "largest normalised RMIG over models, latent sizes and features < 0.1",
                      (YES if v.max() < 0.1 else NO) if len(v) else NA))
+    return rows
 
-    # ---- Table 1 -----------------------------------------------------------------------------
-    t1 = table1(sc, t.get(tables.DISENTANGLED_FEATURES))
-    rule = "every latent size run: |this run - paper| <= 1 feature"
-    for m in MODELS:
-        paper = PAPER_TABLE1[m]
-        ptxt = " ".join(f"{d}:{paper[d]}" for d in LATENT_DIMS)
+
+@register_claim("table1")
+def _claim_table1(c: Context) -> list[dict]:
+    """Table 1: disentangled features per model and latent size; a model or latent size the
+    paper does not have is "n/a: not in the paper"."""
+    sc = c.t.get(tables.DISENTANGLE_SCORES, pd.DataFrame())
+    t1 = table1(sc, c.t.get(tables.DISENTANGLED_FEATURES))
+    rule = "every latent size run that the paper has: |this run - paper| <= 1 feature"
+    rows = []
+    run_labels = set(t1.index)
+    models = list(PAPER_MODELS) + [m for m in registry.model_names()
+                                   if m not in PAPER_MODELS and model_label(m) in run_labels]
+    for m in models:
+        paper = PAPER_TABLE1.get(m)
         lab = model_label(m)
-        if lab not in t1.index:
+        ptxt = " ".join(f"{d}:{v}" for d, v in paper.items()) if paper else NOT_IN_PAPER
+        if lab not in run_labels:
             rows.append(_row("Table 1", f"{lab}: disentangled features per latent size", ptxt,
                              "n/a (not run)", 0, rule, NA))
             continue
         got = {int(d): t1.loc[lab, d] for d in t1.columns if pd.notna(t1.loc[lab, d])}
-        diffs = [abs(int(got[d]) - paper[d]) for d in got if d in paper]
         txt = " ".join(f"{d}:{int(got[d])}" for d in sorted(got))
+        if paper is None:
+            rows.append(_row("Table 1", f"{lab}: disentangled features per latent size", ptxt,
+                             txt or "n/a", len(got), "no paper value to compare with", NA))
+            continue
+        diffs = [abs(int(got[d]) - paper[d]) for d in got if d in paper]
+        extra = sorted(d for d in got if d not in paper)
+        if extra:
+            txt += f" (latent sizes {', '.join(map(str, extra))}: {NOT_IN_PAPER})"
         rows.append(_row("Table 1", f"{lab}: disentangled features per latent size", ptxt,
                          txt or "n/a", len(got), rule,
                          (YES if max(diffs) <= 1 else NO) if diffs else NA))
+    return rows
+
+
+def scorecard_rows(t: Mapping[str, pd.DataFrame], gtex_source: str | None = None
+                   ) -> pd.DataFrame:
+    """Every registered claim's rows (``claims()``), from the tidy tables (keys:
+    ``vae_core.tables`` names).
+
+    ``gtex_source``: notebook 04's cohort source; "none" (or an empty GTEx run table) makes the
+    GTEx rows "n/a: no GTEx-side cohort". A TCGA table without any finite AIC (a cohort without
+    survival data) makes the survival rows "n/a: <aic_reason>". A model or latent size the
+    paper does not have gets "n/a: not in the paper".
+    """
+    ctx = Context.of(t, gtex_source)
+    rows: list[dict] = []
+    for fn in _CLAIMS.values():
+        rows += fn(ctx)
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
 
 
