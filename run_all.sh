@@ -62,6 +62,8 @@ extra=()
 [ -n "$DATA_DIR" ] && extra+=(-p data_dir "$DATA_DIR")
 # the run's name: the notebooks' `profile` parameter agrees with results/<profile>/
 [ -n "$PARAMS_FILE" ] && extra+=(-p profile "$PROFILE")
+# Relative entries of the params' `plugins:` list are found beside the params file first.
+export VAE_BENCH_PARAMS_DIR="$(dirname "$PARAMS")"
 # Matplotlib without a display (setup_env.sh points numba's cache into the environment).
 export MPLBACKEND=Agg
 
@@ -97,7 +99,7 @@ for nb in "$REPO"/notebooks/[0-9][0-9]_*.ipynb; do
 done
 export_html
 if [ "$status" -eq 0 ]; then
-  "$PY" -m vae_core.nbreport index --profile "$PROFILE" --root "$ROOT"
+  "$PY" -m vae_core.nbreport index --profile "$PROFILE" --root "$ROOT" --params "$PARAMS"
   echo "==> all notebooks done in $(( $(date +%s) - t_all )) s; figures in $ROOT/figures/$PROFILE/"
 fi
 exit "$status"

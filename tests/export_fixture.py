@@ -1,4 +1,4 @@
-"""A cohort shaped like a public microarray export, built in a temporary folder (issue 13 A, D).
+"""A cohort shaped like a public microarray export, built in a temporary folder.
 
 ``make_public_export(out_dir, n_samples=120, n_genes=600, genes_as_rows=True, seed=0)
 -> (expression_path, obs_path)``

@@ -1,6 +1,7 @@
-"""Lossless annotation (issue 13 A, SPEC 2.5): every column kind of a public export survives
-``load_table -> write_h5ad -> read_h5ad`` with its values and its gaps; name collisions are
-renamed with a note; missing labels are dropped with a count; a single class is an error."""
+"""Lossless annotation (``docs/design.md``, "Bring your own cohort"): every column kind of a
+public export survives ``load_table -> write_h5ad -> read_h5ad`` with its values and its gaps;
+name collisions are renamed with a note; missing labels are dropped with a count; a single class
+is an error."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vae_core.bench import profile
+from benchmarks import profile
 
 PARAMS = Path(__file__).resolve().parents[1] / "params"
 

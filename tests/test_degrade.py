@@ -1,4 +1,5 @@
-"""Cohorts shaped like public exports degrade to "n/a: <reason>", never crash (SPEC 2.5, issue 13).
+"""Cohorts shaped like public exports degrade to "n/a: <reason>", never crash (``docs/design.md``,
+"Bring your own cohort").
 
 Known answers: a cohort without survival gives NaN AIC with the reason "no survival data in this
 cohort" in the Cox result, the run table and the baseline; a cohort without age / gender is fitted
@@ -20,12 +21,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from anndata import AnnData
+from synthetic import make_synthetic_tables, public_export_tables
 
 from vae_core import downstream as ds
 from vae_core import plots
 from vae_core import tables as T
 from vae_core.plots.io import na_reason, normalise
-from vae_core.plots.synthetic import make_synthetic_tables, public_export_tables
 
 NO_SURV = "no survival data in this cohort"
 

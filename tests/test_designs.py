@@ -1,6 +1,6 @@
-"""Balanced ``fraction: N`` designs (SPEC 5, issue 14 A/B): balance, stability, subset of the
-full grid's keys, top-up in the same store, rejection of impossible N, and figures drawn from a
-designed run's tables."""
+"""Balanced ``fraction: N`` designs (``docs/design.md``, "Designs"): balance, stability, subset
+of the full grid's keys, top-up in the same store, rejection of impossible N, and figures drawn
+from a designed run's tables."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic import make_synthetic_tables
 
 from vae_core import grid, plots, train
 from vae_core import tables as T
 from vae_core.grid import design
 from vae_core.keys import GRID_AXES
 from vae_core.plots.io import normalise
-from vae_core.plots.synthetic import make_synthetic_tables
 from vae_core.train import FitResult, TrainConfig
 
 HYPER = ["latent_dim", "lr", "init", "optimizer", "activation"]
-#: The paper's grid (SPEC 5): 6 x 6 x 5 x 3 x 2 = 1080 configurations per model.
+#: The paper's grid (``docs/design.md``, "Grid"): 6 x 6 x 5 x 3 x 2 = 1080 configurations per
+#: model.
 PAPER = {a: list(GRID_AXES[a]) for a in GRID_AXES}
 
 
@@ -254,7 +255,7 @@ def test_fig4_s7_and_fig5_draw_every_level_of_a_designed_run(designed36, name, c
 
 
 def test_design_bench_prints_the_table(capsys):
-    from vae_core.bench import design as bench
+    from benchmarks import design as bench
 
     assert bench.main(["--levels", "3", "3", "2", "--n", "9"]) == 0
     out = capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""Known-answer tests for vae_core.disentangle (SPEC 7; Do & Tran 2020; paper Eq 9-12)."""
+"""Known-answer tests for vae_core.disentangle (``docs/design.md``, "Disentanglement"; Do & Tran
+2020; paper Eq 9-12)."""
 
 from __future__ import annotations
 

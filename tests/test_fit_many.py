@@ -1,4 +1,5 @@
-"""Tests of ``vae_core.train.fit_many`` (SPEC 10, STYLE torch.func): each member equals ``fit``.
+"""Tests of ``vae_core.train.fit_many`` (``docs/design.md``, "Stacked training"): each member
+equals ``fit``.
 
 Small CPU cohort (400 samples x 100 genes, hidden 32, 6 epochs). Equality means: same status,
 reason, epochs, split; validation loss per epoch within 1e-3 relative (batched vs single

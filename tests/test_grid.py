@@ -1,4 +1,5 @@
-"""Grid (SPEC 5): expansion, validation, the atomic resumable store, local and Ray executors.
+"""Grid (``docs/design.md``, "Grid and store", "Executors"): expansion, validation, the atomic
+resumable store, local and Ray executors.
 
 Most tests train with a fake ``fit``/``encode`` (a deterministic function of the config's seed,
 monkeypatched into ``vae_core.train``) so they test the grid machinery in milliseconds; the tests
@@ -85,29 +86,19 @@ def fake_train(monkeypatch):
     return calls
 
 
-SPEC_2x2 = {"model": ["vanilla", "cat"], "latent_dim": [10], "lr": [1e-3],
+GRID_2x2 = {"model": ["vanilla", "cat"], "latent_dim": [10], "lr": [1e-3],
             "optimizer": ["adam", "sgd"], "repeats": 3}
 
 
-def _real_fit_available() -> bool:
-    try:
-        train.fit(TrainConfig(max_epochs=1), tiny_cohort(30, 5))
-    except NotImplementedError:
-        return False
-    except Exception:  # noqa: BLE001 - implemented but unhappy with the tiny input
-        return True
-    return True
-
-
 def _comparable(df: pd.DataFrame) -> pd.DataFrame:
-    return (df.drop(columns=["wall_time", "n_threads"]).sort_values("key")
+    return (df.drop(columns=["wall_time", "n_threads", "prov_time_utc"]).sort_values("key")
             .reset_index(drop=True))
 
 
 # ----------------------------------------------------------------------------- expansion
 
 def test_expand_counts_order_keys_and_seeds():
-    configs = grid.expand(SPEC_2x2)
+    configs = grid.expand(GRID_2x2)
     assert len(configs) == 2 * 2 * 3
     # repeats outermost, then keys.GRID_AXES order with the last axis (optimizer here) fastest
     got = [(c.repeat, c.model, c.optimizer) for c in configs]
@@ -115,11 +106,11 @@ def test_expand_counts_order_keys_and_seeds():
     assert got == want
     keys = [grid.config_key(c) for c in configs]
     assert len(set(keys)) == 12 and all(len(k) == 16 for k in keys)
-    assert keys == [grid.config_key(c) for c in grid.expand(SPEC_2x2)]  # stable across calls
+    assert keys == [grid.config_key(c) for c in grid.expand(GRID_2x2)]  # stable across calls
     assert [c.seed for c in configs] == [grid.seed_from_key(k) for k in keys]
     assert len({c.seed for c in configs}) == 12
     # axes left out take the TrainConfig default; train fields are fixed for every config
-    fixed = grid.expand({**SPEC_2x2, "train": {"max_epochs": 40, "loss_scale": "elbo"}})
+    fixed = grid.expand({**GRID_2x2, "train": {"max_epochs": 40, "loss_scale": "elbo"}})
     assert {(c.init, c.activation, c.max_epochs, c.loss_scale) for c in fixed} == {
         ("kaiming_uniform", "tanh", 40, "elbo")}
     assert not set(map(grid.config_key, fixed)) & set(keys)  # other protocol, other keys
@@ -127,16 +118,16 @@ def test_expand_counts_order_keys_and_seeds():
 
 def test_precision_and_execution_fields_do_not_change_keys():
     """fp32 / bf16 runs of a configuration share its key (precision is an execution field)."""
-    base = grid.expand(SPEC_2x2)
+    base = grid.expand(GRID_2x2)
     for fixed in ({"precision": "bf16"}, {"precision": "tf32"}, {"n_threads": 2},
                   {"device": "cpu"}):
-        other = grid.expand({**SPEC_2x2, "train": fixed})
+        other = grid.expand({**GRID_2x2, "train": fixed})
         assert [grid.config_key(c) for c in other] == [grid.config_key(c) for c in base]
         assert [c.seed for c in other] == [c.seed for c in base]
-    assert {c.precision for c in grid.expand({**SPEC_2x2, "train": {"precision": "bf16"}})} == {
+    assert {c.precision for c in grid.expand({**GRID_2x2, "train": {"precision": "bf16"}})} == {
         "bf16"}
     with pytest.raises(ValueError, match="fp16.*bf16"):
-        grid.expand({**SPEC_2x2, "train": {"precision": "fp16"}})
+        grid.expand({**GRID_2x2, "train": {"precision": "fp16"}})
 
 
 def test_expand_normalises_numbers_given_as_strings():
@@ -192,8 +183,8 @@ def test_half_fraction_is_the_balanced_resolution_v_design():
      ["at least two hyperparameter axes", "lr: 2", "init: 1"]),
     ({"modle": ["vanilla"]}, ["unknown axis 'modle'", "'latent_dim'", "'activation'"]),
     ({"model": ["vanilla", "vae"]}, ["unknown value 'vae'", "'betatc'", "'cat'"]),
-    ({"lr": [3e-3]}, ["unknown value 0.003", "0.001", "1e-06"]),
-    ({"latent_dim": [15]}, ["unknown value 15", "200"]),
+    ({"lr": [-3e-3]}, ["invalid value -0.003", "positive number", "0.001"]),
+    ({"latent_dim": [15.5]}, ["invalid value 15.5", "positive integer", "200"]),
     ({"init": ["he"]}, ["'xavier_normal'", "'kaiming_uniform'"]),
     ({"model": []}, ["no values"]),
     ({"model": ["vanilla"], "repeats": 0}, ["'repeats' must be an integer >= 1, got 0"]),
@@ -357,14 +348,10 @@ def test_sigkill_part_way_then_resume_gives_the_uninterrupted_table(tmp_path):
 
 # ----------------------------------------------------------------------------- real fit, ray
 
-needs_fit = pytest.mark.skipif(not _real_fit_available(),
-                               reason="vae_core.train.fit not implemented yet (issue 4)")
-
 TINY_TRAIN = {"max_epochs": 6, "min_epochs": 2, "hidden": 32, "batch_size": 32}
 
 
 @pytest.mark.slow
-@needs_fit
 def test_real_fit_local_processes_match_in_process(tmp_path):
     adata = tiny_cohort(150, 40)
     configs = grid.expand({"model": ["vanilla", "iwae"], "lr": [1e-3], "train": TINY_TRAIN})
@@ -380,9 +367,17 @@ def test_real_fit_local_processes_match_in_process(tmp_path):
 
 
 @pytest.mark.slow
-@needs_fit
-def test_ray_executor_gives_the_same_numbers_as_local(tmp_path):
+def test_ray_executor_gives_the_same_numbers_as_local(monkeypatch, tmp_path):
     ray = pytest.importorskip("ray")
+    from vae_core import plugins
+
+    # a plugin loaded in the driver is loaded in the Ray workers too (it logs its pid)
+    marker, plugin = tmp_path / "marker.txt", tmp_path / "ray_plugin.py"
+    plugin.write_text("import os\npath = os.environ.get('VAE_TEST_RAY_MARKER')\n"
+                      "if path:\n    open(path, 'a').write(f'{os.getpid()}\\n')\n")
+    monkeypatch.setattr(plugins, "_LOADED", [])  # this test's plugins only
+    monkeypatch.setenv("VAE_TEST_RAY_MARKER", str(marker))
+    plugins.load([str(plugin)])
     adata = tiny_cohort(150, 40)
     configs = grid.expand({"model": ["vanilla", "cat"], "lr": [1e-3], "train": TINY_TRAIN})
     local = grid.run(configs, adata, tmp_path / "local", n_workers=1, progress=False)
@@ -392,6 +387,8 @@ def test_ray_executor_gives_the_same_numbers_as_local(tmp_path):
     finally:
         ray.shutdown()
     pd.testing.assert_frame_equal(_comparable(local), _comparable(remote))
+    pids = {int(p) for p in marker.read_text().split()}
+    assert os.getpid() in pids and len(pids) >= 2, pids  # the driver and the Ray worker(s)
     for key in local["key"]:
         np.testing.assert_array_equal(grid.load_embedding(tmp_path / "local", key),
                                       grid.load_embedding(tmp_path / "ray", key))

@@ -1,4 +1,5 @@
-"""h5ad round trip and a user's own tables (SPEC 2.5): bad input gives a clear error."""
+"""h5ad round trip and a user's own tables (``docs/design.md``, "Bring your own cohort"): bad
+input gives a clear error."""
 
 from __future__ import annotations
 
@@ -254,7 +255,8 @@ def test_no_overlap_hints_genes_as_rows(tmp_path, tables):
 
 def test_streaming_matrix_reader_rejects_inf(tmp_path):
     """The Xena/GCT reader (vae_core.data._matrix) treats inf like load_table: an error."""
-    from vae_core.data._matrix import MatrixFormatError, open_binary, read_header_line, read_matrix
+    from vae_core.data._files import open_binary
+    from vae_core.data._matrix import MatrixFormatError, read_header_line, read_matrix
 
     path = _write(tmp_path / "m.tsv", "gene\tS1\tS2\tS3\nGA\t1\t2\t3\nGB\t4\t-Inf\tinf\n")
     with open_binary(path) as fh:

@@ -1,8 +1,8 @@
-"""Known-answer tests of the bounded Leiden iterations (issue 14 D, SPEC 6).
+"""Known-answer tests of the bounded Leiden iterations (``docs/design.md``, "Downstream").
 
 ``leiden_ari(n_iterations=2)`` (the default, leidenalg's own) must find planted clusters, give the
 same partition for the same seed, and agree with the converged partition (``n_iterations=-1``)
-on a strong structure. Speed is measured by ``python -m vae_core.bench downstream --compare``,
+on a strong structure. Speed is measured by ``python -m benchmarks downstream --compare``,
 never here.
 """
 

@@ -1,4 +1,5 @@
-"""Known-answer tests of the six VAE losses, the schedules and the initialisations (SPEC 3)."""
+"""Known-answer tests of the six VAE losses, the schedules and the initialisations
+(``docs/design.md``, "Models")."""
 
 from __future__ import annotations
 

@@ -11,13 +11,13 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from scipy import stats
+from synthetic import make_synthetic_tables
 
 from vae_core import nbreport, paths, plots
 from vae_core import tables as T
 from vae_core.plots import figures as F
 from vae_core.plots.io import TABLE_COLUMNS, normalise, read_table
 from vae_core.plots.scorecard import NA, NO, YES, scorecard_rows
-from vae_core.plots.synthetic import make_synthetic_tables
 
 SMALL = {"latent_dims": (10, 50), "lrs": (1e-1, 1e-3, 1e-4, 1e-6),
          "inits": ("uniform", "xavier_normal", "kaiming_uniform"),
@@ -394,9 +394,10 @@ def test_build_all_writes_every_expected_file_and_index(tmp_path):
 
 
 # ------------------------------------------------------------------ scorecard on designs (issue 14 B)
+from synthetic import public_export_tables
+
 from vae_core.plots import scorecard as SC
 from vae_core.plots.stats import bootstrap_group_means, percentile_interval
-from vae_core.plots.synthetic import public_export_tables
 
 
 def test_bootstrap_helpers_known_answers():

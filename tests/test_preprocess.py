@@ -1,4 +1,5 @@
-"""Preprocessing (SPEC 2.2) against a hand-computed example, plus NA/constant/provenance rules."""
+"""Preprocessing (``docs/design.md``, "Preprocessing") against a hand-computed example, plus
+NA/constant/provenance rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Real-data loaders and verified download (SPEC 2.3) on tiny fixtures in the exact real formats.
+"""Real-data loaders and verified download (``docs/design.md``, "Data") on tiny fixtures in the
+exact real formats.
 
 Every fixture is written here into tmp_path; the HTTP layer is replaced by a local fake, so no test
 touches the network.
@@ -312,7 +313,7 @@ def test_download_fresh_verified_then_kept(tmp_path, registry, caplog):
     assert got[0].read_bytes() == PAYLOAD_A and got[1].read_bytes() == PAYLOAD_B
     assert "syn11801889" in caplog.text and str(tmp_path / "sig.csv") in caplog.text
     # unknown hash: recorded on first download
-    side = dl._read_sidecar(got[1])
+    side = dl.read_sidecar(got[1])
     assert side["sha256"] == hashlib.sha256(PAYLOAD_B).hexdigest() and side["verified_download"]
     n = len(registry.calls)
     real.download("toy", tmp_path, fetch=registry, progress=False)

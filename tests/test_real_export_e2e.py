@@ -1,4 +1,4 @@
-"""A cohort shaped like a real public export, through run_all.sh end to end (issue 13 D).
+"""A cohort shaped like a real public export, through run_all.sh end to end.
 
 The cohort (``tests/export_fixture.py::make_public_export``: probe-set IDs, log2 array values,
 genes as rows, an annotation of every pandas column kind, no survival) runs with a smoke-sized
@@ -17,10 +17,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from export_fixture import make_public_export
 
 from vae_core import paths
 from vae_core.plots import EXPECTED_FILES
@@ -31,75 +31,11 @@ NO_SURV = "no survival data in this cohort"
 NO_GTEX = "no GTEx-side cohort"
 
 
-def _fallback_export(out_dir: Path, n_samples: int = 120, n_probes: int = 600,
-                     seed: int = 0) -> dict:
-    """A minimal public-export-shaped cohort (used only when tests/export_fixture.py is absent).
-
-    Genes-as-rows TSV.gz of log2 array values 2-14 with probe-set IDs, and an annotation with a
-    lineage label, sex F/M with gaps, age with gaps, m/d/yyyy dates, dotted names, free text;
-    no survival columns.
-    """
-    rng = np.random.default_rng(seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lineage = np.array(["B1", "B2", "B3", "T"])[rng.integers(0, 4, n_samples)]
-    samples = [f"{i:02d}{j:03d}" for i, j in zip(rng.integers(1, 60, n_samples),
-                                                 range(n_samples), strict=True)]
-    probes = [f"{1000 + i}_at" if i % 3 else f"{1000 + i}_s_at" for i in range(n_probes)]
-    centre = rng.normal(0, 1.2, (4, n_probes))
-    cls = pd.Series(lineage).map({"B1": 0, "B2": 1, "B3": 2, "T": 3}).to_numpy()
-    expr = np.clip(7 + 2 * rng.normal(0, 0.6, n_probes) + centre[cls]
-                   + rng.normal(0, 0.8, (n_samples, n_probes)), 2, 14)
-    ex_path = out_dir / "expression.tsv.gz"
-    pd.DataFrame(expr.T, index=pd.Index(probes, name="probe"), columns=samples).round(4).to_csv(
-        ex_path, sep="\t", compression="gzip")
-    age = rng.integers(1, 60, n_samples).astype(float)
-    age[rng.uniform(size=n_samples) < 0.1] = np.nan
-    sex = np.where(rng.uniform(size=n_samples) < 0.5, "F", "M").astype(object)
-    sex[rng.uniform(size=n_samples) < 0.05] = None
-    dates = [f"{m}/{d}/{y}" for m, d, y in zip(rng.integers(1, 13, n_samples),
-                                               rng.integers(1, 29, n_samples),
-                                               rng.integers(1997, 2001, n_samples), strict=True)]
-    obs = pd.DataFrame({"cod": samples, "BT": lineage, "sex": sex, "age": age,
-                        "date.cr": dates, "mol.biol": rng.choice(["BCR/ABL", "NEG", "ALL1/AF4"],
-                                                                 n_samples),
-                        "citog": np.where(rng.uniform(size=n_samples) < 0.2, None,
-                                          rng.choice(["normal", "t(9;22)", "complex"],
-                                                     n_samples))})
-    obs_path = out_dir / "annotation.csv"
-    obs.to_csv(obs_path, index=False)
-    return {"expression": ex_path, "obs": obs_path, "label": "BT",
-            "columns": {"age": "age", "sex": "gender"}, "genes_as_rows": True}
-
-
 def _export(out_dir: Path) -> dict:
-    try:
-        from export_fixture import make_public_export
-    except ImportError:
-        return _fallback_export(out_dir)
-    return _normalise_fixture(make_public_export(out_dir), out_dir)
-
-
-def _normalise_fixture(made, out_dir: Path) -> dict:
-    """Accept what ``make_public_export`` returns: a mapping with the expression / obs paths
-    (and maybe label / columns), or a (expression, obs) pair."""
-    if isinstance(made, tuple | list):
-        made = {"expression": made[0], "obs": made[1]}
-    made = dict(made)
-    aliases = {"expression": ("expression", "table_expression", "expression_path", "expr"),
-               "obs": ("obs", "table_obs", "obs_path", "annotation")}
-    out = {}
-    for key, names in aliases.items():
-        for n in names:
-            if n in made:
-                out[key] = Path(made[n])
-                break
-        else:
-            raise KeyError(f"make_public_export returned {sorted(made)}; need {names[0]}")
-    out["label"] = made.get("label", made.get("table_label", "BT"))
-    out["columns"] = made.get("columns", made.get("table_columns",
-                                                  {"age": "age", "sex": "gender"}))
-    out["genes_as_rows"] = bool(made.get("genes_as_rows", made.get("table_genes_as_rows", True)))
-    return out
+    """The public-export cohort of ``export_fixture`` and how notebook 01 reads it."""
+    expression, obs = make_public_export(out_dir)
+    return {"expression": expression, "obs": obs, "label": "BT",
+            "columns": {"age": "age", "sex": "gender"}, "genes_as_rows": True}
 
 
 def _params(tmp_path: Path, export: dict) -> Path:

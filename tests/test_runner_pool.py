@@ -1,4 +1,4 @@
-"""The local executor's worker pool (issue 13 E, STYLE "joblib / loky").
+"""The local executor's worker pool (``docs/design.md``, "Executors": joblib's loky).
 
 - the README's grid example, saved as a plain script without an ``if __name__ == "__main__":``
   guard and run with ``python example.py``, finishes and writes its records (the old spawn pool
@@ -7,12 +7,15 @@
   ``RuntimeError`` in the caller (the scripts run under a subprocess timeout: a hang fails);
 - an exception in a training cancels the queued trainings and stops the workers;
 - the cohort goes to each worker once (the initializer), never with a task;
-- records are the same with ``n_workers=1`` (in this process) and ``n_workers=2`` (the pool).
+- records are the same with ``n_workers=1`` (in this process) and ``n_workers=2`` (the pool);
+- the plugins loaded in the driver are loaded in every worker, first, before the runner (and
+  torch) is imported there, and are there when a training runs.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -22,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vae_core import grid
+from vae_core import grid, plugins
 from vae_core.grid import runner
 from vae_core.grid import store as gstore
 
@@ -90,15 +93,54 @@ print("loky workers alive:", len(alive), flush=True)
 """
 
 
-def _run_script(tmp_path: Path, code: str) -> str:
+# A plugin that registers nothing: at import it appends "<pid> <runner imported?> <torch
+# imported?>" to the file named by $VAE_TEST_PLUGIN_MARKER.
+PLUGIN = """
+import os, sys
+with open(os.environ["VAE_TEST_PLUGIN_MARKER"], "a") as fh:
+    fh.write(f"{os.getpid()} {'vae_core.grid.runner' in sys.modules} {'torch' in sys.modules}\\n")
+
+
+def answer():
+    return 42
+"""
+
+# Trainings whose config checks, when ``fit`` reads its device in a worker, that the driver's
+# plugin is loaded in that process (cloudpickle sends the class by value: it lives in __main__).
+PLUGIN_SCRIPT = """
+import dataclasses, os, sys
+from vae_core import data, grid, plugins
+from vae_core.train import TrainConfig
+DRIVER = os.getpid()
+(PLUGIN,) = plugins.load([{plugin!r}])
+
+@dataclasses.dataclass(frozen=True)
+class Checked(TrainConfig):
+    def __getattribute__(self, name):
+        if (name == "device" and os.getpid() != DRIVER
+                and sys._getframe(1).f_code.co_name == "fit"):
+            if PLUGIN not in plugins.loaded():
+                raise RuntimeError("the driver's plugin is not loaded in this worker")
+            print("checked in", os.getpid(), flush=True)
+        return super().__getattribute__(name)
+
+adata = data.preprocess(data.simulate("tcga", n_samples=300, n_genes=80, seed=0), n_top_genes=40)
+configs = [Checked(**c.to_dict()) for c in grid.expand(
+    {{"model": ["vanilla"], "latent_dim": [10, 20], "repeats": 2, "train": {train!r}}})]
+df = grid.run(configs, adata, store={store!r}, n_workers=2, progress=False)
+print("driver", DRIVER, "records", len(df), "ok", int((df["status"] == "ok").sum()), flush=True)
+"""
+
+
+def _run_script(tmp_path: Path, code: str, **env_vars: str) -> str:
     script = tmp_path / "example.py"
     script.write_text(textwrap.dedent(code))
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **env_vars}
     env.pop("PYTHONPATH", None)
     try:
         proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                               check=False, capture_output=True, text=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired as exc:  # the bug of issue 13: a pool that never reports
+    except subprocess.TimeoutExpired as exc:  # a pool that never reports: the failure we guard
         out = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else exc.stdout
         pytest.fail(f"{script.name} still running after {TIMEOUT} s (hang). Output:\n{out}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -172,6 +214,26 @@ def test_an_exception_in_a_training_cancels_the_queue_and_stops_the_workers(tmp_
     assert len(grid.load_records(tmp_path / "store")) < 4  # the queue was not trained
 
 
+@pytest.mark.slow
+def test_workers_load_the_drivers_plugins_first(tmp_path):
+    plugin, marker = tmp_path / "my_plugin.py", tmp_path / "marker.txt"
+    plugin.write_text(PLUGIN)
+    out = _run_script(tmp_path, PLUGIN_SCRIPT.format(
+        plugin=str(plugin), train={**TINY_TRAIN, "max_epochs": 2}, store=str(tmp_path / "s")),
+        VAE_TEST_PLUGIN_MARKER=str(marker))
+    assert "records 4 ok 4" in out, out
+    driver = int(out.split("driver ")[1].split()[0])
+    rows = [line.split() for line in marker.read_text().splitlines()]
+    workers = {int(pid): rest for pid, *rest in rows if int(pid) != driver}
+    assert [int(pid) for pid, *_ in rows].count(driver) == 1  # loaded once in the driver
+    assert workers, rows  # and in the workers
+    # first thing in a worker: neither the runner nor torch imported yet
+    assert all(rest == ["False", "False"] for rest in workers.values()), rows
+    trained_in = {int(line.split()[-1]) for line in out.splitlines()
+                  if line.startswith("checked in")}
+    assert trained_in and trained_in <= set(workers), (trained_in, workers)
+
+
 def test_the_cohort_goes_to_each_worker_once_not_with_every_task(monkeypatch, tmp_path):
     """Spy on the loky pool: the cohort is in the initializer's arguments; tasks stay small."""
     import cloudpickle
@@ -201,8 +263,12 @@ def test_the_cohort_goes_to_each_worker_once_not_with_every_task(monkeypatch, tm
                            "train": {**TINY_TRAIN, "max_epochs": 2}})
     df = grid.run(configs, adata, tmp_path / "store", n_workers=2, progress=False)
     assert (df["status"] == "ok").all() and len(df) == 6
+    # provenance is collected in the worker that trained: this host, the CPU
+    assert (df["prov_host"] == socket.gethostname()).all()
+    assert df["prov_device"].str.startswith("cpu (").all() and df["prov_commit"].notna().all()
     assert len(seen["initargs"]) == 1  # one pool for the run
     sent_X = seen["initargs"][0][0]
+    assert seen["initargs"][0][3] == tuple(plugins.loaded())  # the driver's plugins go along
     np.testing.assert_array_equal(sent_X, X)
     cohort_bytes = len(cloudpickle.dumps(seen["initargs"][0]))
     assert cohort_bytes > n * g * 4

@@ -1,7 +1,9 @@
-"""Stacks in the grid runner (issue 15 B): ``grid.run(..., stack_size=...)``.
+"""Stacks in the grid runner (``docs/design.md``, "Stacked training"): ``grid.run(...,
+stack_size=...)``.
 
-- ``stacks`` groups compatible configurations (differing only in lr, init, seed, repeat) into
-  stacks of at most ``stack_size``; incompatible ones never share a stack;
+- ``stacks`` groups compatible configurations (equal ``train.stack_group_key``, the one rule
+  ``fit_many`` stacks by too) into stacks of at most ``stack_size``; incompatible ones never
+  share a stack;
 - ``default_stack_size`` is 1 on CPU and ``CUDA_STACK_SIZE`` on CUDA;
 - with a fake ``fit_many`` (one call per stack, counted) the records, embeddings and histories are
   those of ``stack_size=1``; a partially stored stack trains only its missing members;
@@ -11,8 +13,6 @@
 """
 
 from __future__ import annotations
-
-import time
 
 import anndata
 import numpy as np
@@ -66,19 +66,20 @@ def fakes(monkeypatch):
     return calls
 
 
-SPEC = {"model": ["vanilla", "cat"], "latent_dim": [10], "lr": [1e-1, 1e-3],
+GRID = {"model": ["vanilla", "cat"], "latent_dim": [10], "lr": [1e-1, 1e-3],
         "init": ["kaiming_uniform", "xavier_normal"], "optimizer": ["adam", "sgd"],
         "repeats": 2}  # 32 trainings in 4 compatible groups (model x optimizer) of 8
 
 
 def _comparable(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=["wall_time"]).sort_values("key").reset_index(drop=True)
+    return (df.drop(columns=["wall_time", "prov_time_utc"]).sort_values("key")
+            .reset_index(drop=True))
 
 
 # ----------------------------------------------------------------------------- grouping
 
 def test_stacks_group_compatible_configurations_only():
-    configs = grid.expand(SPEC)
+    configs = grid.expand(GRID)
     out = runner.stacks(configs, 3)
     # 4 groups of 8 -> 3 + 3 + 2 each
     assert sorted(len(s) for s in out) == [2] * 4 + [3] * 8
@@ -87,13 +88,13 @@ def test_stacks_group_compatible_configurations_only():
     position = {grid.config_key(c): i for i, c in enumerate(configs)}
     for s in out:
         assert len({(c.model, c.optimizer, c.latent_dim, c.activation) for c in s}) == 1
-        assert len({runner.stack_key(c) for c in s}) == 1
+        assert len({train.stack_group_key(c) for c in s}) == 1
         pos = [position[grid.config_key(c)] for c in s]
         assert pos == sorted(pos)  # members in input order
     firsts = [position[grid.config_key(s[0])] for s in out]
     assert firsts == sorted(firsts)  # stacks in the order of their first member
     # a fixed field outside the axes separates stacks too
-    more = configs + grid.expand({**SPEC, "train": {"hidden": 64}})
+    more = configs + grid.expand({**GRID, "train": {"hidden": 64}})
     for s in runner.stacks(more, 100):
         assert len({c.hidden for c in s}) == 1
     assert len(runner.stacks(more, 100)) == 8
@@ -103,15 +104,29 @@ def test_stacks_group_compatible_configurations_only():
         runner.stacks(configs, 0)
 
 
-def test_stack_key_ignores_exactly_lr_init_seed_repeat():
+def test_stack_group_key_shares_exactly_the_stack_fields():
     base = TrainConfig(model="beta", latent_dim=20)
     same = TrainConfig(model="beta", latent_dim=20, lr=0.1, init="xavier_normal", seed=7,
-                       repeat=3)
-    assert runner.stack_key(base) == runner.stack_key(same)
+                       repeat=3, max_epochs=50, min_epochs=2, patience=5, min_delta=1e-2,
+                       embedding="mean")  # per member in fit_many: may share a stack
+    assert train.stack_group_key(base) == train.stack_group_key(same)
     for change in ({"latent_dim": 10}, {"optimizer": "sgd"}, {"activation": "relu"},
-                   {"batch_size": 32}, {"model": "dip"}):
-        assert runner.stack_key(TrainConfig(**{**base.to_dict(), **change})) != \
-            runner.stack_key(base), change
+                   {"batch_size": 32}, {"model": "dip"}, {"hidden": 64}, {"loss_scale": "elbo"},
+                   {"train_fraction": 0.8}, {"precision": "bf16"}, {"n_threads": 2},
+                   {"device": "cpu"}):
+        assert train.stack_group_key(TrainConfig(**{**base.to_dict(), **change})) != \
+            train.stack_group_key(base), change
+    assert {f for f, _ in train.stack_group_key(base)} == set(train.STACK_FIELDS)
+
+
+def test_the_grid_stacks_by_the_rule_fit_many_stacks_by():
+    configs = [c for fixed in ({"max_epochs": 7}, {"max_epochs": 9}, {"hidden": 64})
+               for c in grid.expand({**GRID, "train": fixed})]
+    for size in (1, 3, 100):
+        assert runner.stacks(configs, size) == [
+            [configs[i] for i in ids] for ids in train.plan_stacks(configs, size)]
+    # different early-stopping fields share a stack; a different hidden width does not
+    assert len(runner.stacks(configs, 100)) == 8
 
 
 def test_default_stack_size_is_one_on_cpu_and_larger_on_cuda(monkeypatch):
@@ -125,7 +140,7 @@ def test_default_stack_size_is_one_on_cpu_and_larger_on_cuda(monkeypatch):
 @pytest.mark.parametrize("bad", [0, -2, 2.5, "4", True])
 def test_bad_stack_size_is_rejected_before_anything_trains(fakes, tmp_path, bad):
     with pytest.raises(ValueError, match="stack_size must be an integer >= 1 or None"):
-        grid.run(grid.expand(SPEC), tiny_cohort(), tmp_path / "s", stack_size=bad,
+        grid.run(grid.expand(GRID), tiny_cohort(), tmp_path / "s", stack_size=bad,
                  progress=False)
     assert fakes == {"fit": [], "fit_many": []} and not (tmp_path / "s").exists()
 
@@ -133,7 +148,7 @@ def test_bad_stack_size_is_rejected_before_anything_trains(fakes, tmp_path, bad)
 # ----------------------------------------------------------------------------- fake fit_many
 
 def test_stacked_records_equal_unstacked_and_one_call_per_stack(fakes, tmp_path):
-    adata, configs = tiny_cohort(), grid.expand(SPEC)
+    adata, configs = tiny_cohort(), grid.expand(GRID)
     one = grid.run(configs, adata, tmp_path / "one", n_workers=1, stack_size=1,
                    keep=("z", "mu"), progress=False)
     assert len(fakes["fit"]) == 32 and fakes["fit_many"] == []
@@ -155,7 +170,7 @@ def test_stacked_records_equal_unstacked_and_one_call_per_stack(fakes, tmp_path)
 
 
 def test_resume_of_a_partly_stored_stack_trains_only_its_missing_members(fakes, tmp_path):
-    adata, configs = tiny_cohort(), grid.expand(SPEC)
+    adata, configs = tiny_cohort(), grid.expand(GRID)
     store = tmp_path / "store"
     first = runner.stacks(configs, 8)[0]  # one whole compatible group
     stored = first[:5] + [configs[-1]]
@@ -191,24 +206,30 @@ def test_an_exception_in_fit_many_is_an_error_for_every_member(fakes, monkeypatc
 
 
 def test_stacked_wall_time_is_the_members_share(fakes, monkeypatch, tmp_path):
+    class Clock:  # the runner's clock, advanced by the fake stack only
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            return self.now
+
+    clock = Clock()
+
     def slow_many(configs, adata, *, device="auto", stack_size=None):
-        time.sleep(0.4)
+        clock.now += 4.0
         return [fake_fit(c, adata) for c in configs]
 
+    monkeypatch.setattr(runner, "time", clock)
     monkeypatch.setattr(train, "fit_many", slow_many)
     configs = grid.expand({"model": ["vanilla"], "lr": [1e-3, 1e-2], "repeats": 2})
     df = grid.run(configs, tiny_cohort(), tmp_path / "s", n_workers=1, stack_size=4,
                   progress=False)
-    # 0.4 s for the stack of 4: each member is charged ~0.1 s (plus its own encoding)
-    assert ((df["wall_time"] >= 0.1) & (df["wall_time"] < 0.4)).all(), df["wall_time"]
+    # 4 s for the stack of 4: each member is charged its quarter (encoding takes no clock time)
+    assert list(df["wall_time"]) == [1.0] * 4
 
 
 # ----------------------------------------------------------------------------- real fit_many
 
-needs_fit_many = pytest.mark.skipif(not hasattr(train, "fit_many"),
-                                    reason="vae_core.train.fit_many not there yet (issue 15 A)")
-
-REAL_SPEC = {"model": ["vanilla", "iwae"], "latent_dim": [10], "lr": [1e-3, 1e-2],
+REAL_GRID = {"model": ["vanilla", "iwae"], "latent_dim": [10], "lr": [1e-3, 1e-2],
              "init": ["kaiming_uniform", "xavier_normal"], "repeats": 1,
              "train": TINY_TRAIN}  # 8 trainings, 2 groups of 4
 
@@ -219,14 +240,13 @@ def _close(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert list(a["status"]) == list(b["status"]) and list(a["epochs"]) == list(b["epochs"])
     np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=1e-3)
     np.testing.assert_allclose(a["best_val_loss"], b["best_val_loss"], rtol=1e-3)
-    drop = ["wall_time", "val_loss", "best_val_loss", "active_units"]
+    drop = ["wall_time", "val_loss", "best_val_loss", "active_units", "prov_time_utc"]
     pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop))
 
 
 @pytest.mark.slow
-@needs_fit_many
 def test_real_fit_many_records_equal_fit_records_and_resume_counts(monkeypatch, tmp_path):
-    adata, configs = tiny_cohort(150, 40), grid.expand(REAL_SPEC)
+    adata, configs = tiny_cohort(150, 40), grid.expand(REAL_GRID)
     one = grid.run(configs, adata, tmp_path / "one", n_workers=1, stack_size=1, progress=False)
     assert (one["status"] == "ok").all()
     many = grid.run(configs, adata, tmp_path / "many", n_workers=1, stack_size=4,
@@ -250,9 +270,8 @@ def test_real_fit_many_records_equal_fit_records_and_resume_counts(monkeypatch, 
 
 
 @pytest.mark.slow
-@needs_fit_many
 def test_real_fit_many_through_the_worker_pool(tmp_path):
-    adata, configs = tiny_cohort(150, 40), grid.expand(REAL_SPEC)
+    adata, configs = tiny_cohort(150, 40), grid.expand(REAL_GRID)
     one = grid.run(configs, adata, tmp_path / "one", n_workers=1, progress=False)
     pooled = grid.run(configs, adata, tmp_path / "pool", n_workers=2, stack_size=2,
                       progress=False)

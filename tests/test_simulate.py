@@ -1,4 +1,5 @@
-"""Simulator (SPEC 2.4): determinism, schema, planted structure found by simple methods."""
+"""Simulator (``docs/design.md``, "Simulated cohorts"): determinism, schema, planted structure
+found by simple methods."""
 
 from __future__ import annotations
 

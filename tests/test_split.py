@@ -1,4 +1,5 @@
-"""Stratified split (SPEC 4): per-label 70/30, deterministic, a partition."""
+"""Stratified split (``docs/design.md``, "Training protocol"): per-label 70/30, deterministic, a
+partition."""
 
 from __future__ import annotations
 

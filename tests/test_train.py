@@ -1,4 +1,5 @@
-"""Tests of ``vae_core.train``: fit (SPEC 4) and encode (contract), on small simulated cohorts."""
+"""Tests of ``vae_core.train``: fit (``docs/design.md``, "Training protocol") and encode
+(contract), on small simulated cohorts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 
 from vae_core.data.split import stratified_split
 from vae_core.models import MODELS
-from vae_core.train import TrainConfig, encode, fit
+from vae_core.train import EpochTracker, TrainConfig, encode, fit
 
 CFG = TrainConfig(latent_dim=8, max_epochs=6, n_threads=1, hidden=64)
 
@@ -138,3 +139,38 @@ def test_cpu_training_flushes_denormals_and_restores_the_default():
     with execution_settings(TrainConfig(model="iwae", latent_dim=2), torch.device("cpu")):
         assert (tiny * 1.0).item() == 0.0
     assert (tiny * 1.0).item() > 0.0
+
+
+def test_epoch_tracker_stops_and_fails_as_the_protocol_says():
+    """The one per-epoch rule of ``fit`` and ``fit_many``: early stopping and divergence."""
+    cfg = TrainConfig(min_epochs=3, patience=2, min_delta=0.1, max_epochs=10)
+    t = EpochTracker(cfg)
+    go = []
+    for epoch, val in enumerate([5.0, 4.0, 3.95, 3.92, 1.0], start=1):
+        assert t.check_training(epoch, [val + 1, 0.5], True)
+        go.append(t.end_epoch(epoch, [val + 1, 0.5], ["kl"], [val, 0.4], ["kl"], lr=0.1))
+        if not go[-1]:
+            break
+    # 3.95 and 3.92 do not improve on 4.0 by min_delta: stop after epoch 4 (min_epochs done)
+    assert go == [True, True, True, False]
+    r = t.result(None, np.arange(3), np.arange(2), 1.0, {})
+    assert (r.status, r.epochs, r.val_loss, r.best_val_loss) == ("ok", 4, 3.92, 4.0)
+    assert list(r.history[0]) == ["epoch", "train_loss", "val_loss", "train_kl", "val_kl", "lr"]
+
+    t = EpochTracker(TrainConfig(max_epochs=2, min_epochs=1))
+    assert t.check_training(1, [1.0, 0.1], True) and t.end_epoch(1, [1.0], [], [1.0], [])
+    assert not t.end_epoch(2, [0.5], [], [0.5], [])  # max_epochs
+    assert t.result(None, None, None, 0.0, {}).status == "ok"
+
+    for vals, finite, reason in (([float("nan"), 0.1], True, "non-finite training loss in epoch 1"),
+                                 ([1.0, float("inf")], True, "non-finite training loss in epoch 1"),
+                                 ([1.0, 0.1], False, "non-finite parameters after epoch 1")):
+        t = EpochTracker(cfg)
+        assert not t.check_training(1, vals, finite)
+        r = t.result(None, None, None, 0.0, {})
+        assert (r.status, r.reason, r.epochs) == ("failed", reason, 1) and np.isnan(r.val_loss)
+    t = EpochTracker(cfg)
+    assert t.check_training(1, [1.0], True)
+    assert not t.end_epoch(1, [1.0], [], [float("nan")], [])
+    r = t.result(None, None, None, 0.0, {})
+    assert (r.reason, len(r.history)) == ("non-finite validation loss in epoch 1", 1)

@@ -2,10 +2,11 @@
 
 ``scripts/setup_env.sh`` runs ``python -m vae_core._warmup`` after installing the project, with
 ``NUMBA_CACHE_DIR`` pointing into the virtual environment. umap-learn's numba kernels (which
-``scanpy.pp.neighbors`` uses for its connectivities, and ``scanpy.tl.umap``) take ~25 s to compile
-in a process with a cold cache and ~5 s with a warm one; without this step the first notebook of
-every fresh clone, and every worker process of notebooks 03-04, pays the cold price. The cache
-lives with the environment because it is only valid for the installed package versions.
+``scanpy.pp.neighbors`` uses for its connectivities, and ``scanpy.tl.umap``) take several times
+longer to compile in a process with a cold cache than to load from a warm one (see the README's
+Benchmarks section); without this step the first notebook of every fresh clone, and every worker
+process of notebooks 03-04, pays the cold price. The cache lives with the environment because it
+is only valid for the installed package versions.
 """
 
 from __future__ import annotations

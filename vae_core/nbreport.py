@@ -132,11 +132,63 @@ def scorecard_html(markdown: str, skip_title: bool = False) -> str:
     return "\n".join(out)
 
 
+def _models_and_metrics(t: dict, fig: Path, rel, esc) -> list[str]:
+    """HTML: one line per model of the run (registered label, trainings, mean ARI) and one line
+    per registered downstream metric (columns, direction, mean per model, its figure)."""
+    import numpy as np
+    import pandas as pd
+
+    from . import registry, tables
+    from .downstream import metrics
+
+    runs = t.get(tables.RUNS_TCGA, pd.DataFrame())
+    ok = runs[runs["status"] == "ok"] if len(runs) and "status" in runs else runs
+    rows = ["<h2>Models</h2><ul>"]
+    present = list(dict.fromkeys(runs["model"].astype(str))) if len(runs) else []
+    names = registry.model_names()
+    order = [m for m in names if m in present] + sorted(set(present) - set(names))
+    for m in order:
+        sel = ok[ok["model"].astype(str) == m] if len(ok) else ok
+        ari = pd.to_numeric(sel.get("ari", pd.Series(dtype=float)), errors="coerce").dropna()
+        paper = "the paper's" if registry.is_paper_model(m) else "registered (not in the paper)"
+        rows.append(f"<li><b>{esc(registry.model_label(m))}</b> (<code>{esc(m)}</code>, "
+                    f"{paper}): {int((runs['model'].astype(str) == m).sum())} TCGA-side "
+                    f"trainings, {len(sel)} ok"
+                    + (f", mean ARI {ari.mean():.3f}" if len(ari) else "") + "</li>")
+    if not order:
+        rows.append("<li><i>no TCGA-side run table</i></li>")
+    rows.append("</ul><h2>Downstream metrics</h2><ul>")
+    for m in metrics():
+        col = m.score
+        png = fig / f"metric_{m.name}.png"
+        link = f' — <a href="{rel(png)}">metric_{esc(m.name)}.png</a>' if png.exists() else ""
+        direction = {True: "higher is better", False: "lower is better"}.get(
+            m.higher_is_better, "no direction")
+        if len(ok) and col in ok.columns:
+            v = pd.to_numeric(ok[col], errors="coerce")
+            per = v.groupby(ok["model"].astype(str)).mean().dropna()
+            txt = ", ".join(f"{esc(registry.model_label(k))} {x:.3g}" for k, x in per.items()
+                            if np.isfinite(x)) or "n/a: no finite value in this run"
+        else:
+            txt = "n/a: not computed in this run"
+        origin = "the paper's" if m.builtin else "registered"
+        rows.append(f"<li><b>{esc(m.label)}</b> (<code>{esc(m.name)}</code>, {origin}; "
+                    f"columns {esc(', '.join(m.columns))}; {direction}): mean per model: "
+                    f"{txt}{link}</li>")
+    rows.append("</ul>")
+    return rows
+
+
 def write_index(profile: str, root: str | Path | None = None) -> Path:
-    """Write ``results/<profile>/index.html``: every executed notebook (HTML + ipynb), every
-    figure as a thumbnail linking to its PNG and PDF (captioned with the paper figure it
-    reproduces), every table (CSV + Markdown), the scorecard, and any expected file missing."""
-    from .plots.expected import EXPECTED_FILES, FIGURES, SCORECARD, TABLES
+    """Write ``results/<profile>/index.html``: every executed notebook (HTML + ipynb), the
+    models and downstream metrics of the run, every figure of the catalog as a thumbnail
+    linking to its PNG and PDF (with its caption), every table (CSV + Markdown), the scorecard,
+    and any expected file missing. Load the run's plugins first (``main`` does, from the
+    params file) so that their models and metrics are listed."""
+    from .plots import catalog
+    from .plots.build import expected_files
+    from .plots.expected import SCORECARD
+    from .plots.io import load_tables
 
     res = paths.results_dir(profile, root)
     fig = paths.figures_dir(profile, root)
@@ -159,6 +211,13 @@ def write_index(profile: str, root: str | Path | None = None) -> Path:
         rows.append("<li><i>none yet</i></li>")
     rows.append("</ul>")
 
+    try:
+        t = load_tables(profile, root)
+    except (OSError, ValueError):
+        t = {}
+    rows += _models_and_metrics(t, fig, rel, esc)
+    expected = expected_files(t)
+
     score = fig / SCORECARD
     rows.append("<h2>Reproduction scorecard</h2>")
     if score.exists():
@@ -168,7 +227,8 @@ def write_index(profile: str, root: str | Path | None = None) -> Path:
         rows.append(f'<p class="missing">{SCORECARD} missing</p>')
 
     rows.append("<h2>Figures</h2><div class='grid'>")
-    for name, caption in FIGURES.items():
+    for o in catalog.outputs(t, kind="figure"):
+        name, caption = o.name, o.caption
         png, pdf = fig / f"{name}.png", fig / f"{name}.pdf"
         if png.exists():
             links = f'<a href="{rel(png)}">PNG</a>' + (
@@ -182,7 +242,8 @@ def write_index(profile: str, root: str | Path | None = None) -> Path:
     rows.append("</div>")
 
     rows.append("<h2>Tables</h2><ul>")
-    for name, caption in TABLES.items():
+    for o in catalog.outputs(t, kind="table"):
+        name, caption = o.name, o.caption
         links = [f'<a href="{rel(fig / f"{name}.{ext}")}">{ext}</a>' for ext in ("md", "csv")
                  if (fig / f"{name}.{ext}").exists()]
         rows.append(f"<li>{esc(caption)}: <code>{esc(name)}</code> "
@@ -190,7 +251,7 @@ def write_index(profile: str, root: str | Path | None = None) -> Path:
                     + "</li>")
     rows.append("</ul>")
 
-    known = set(EXPECTED_FILES)
+    known = set(expected)
     extra = sorted(p for p in fig.rglob("*") if p.is_file()
                    and p.relative_to(fig).as_posix() not in known) if fig.exists() else []
     if extra:
@@ -198,7 +259,7 @@ def write_index(profile: str, root: str | Path | None = None) -> Path:
         rows += [f'<li><a href="{rel(p)}">{esc(p.relative_to(fig).as_posix())}</a></li>'
                  for p in extra]
         rows.append("</ul>")
-    missing = [f for f in EXPECTED_FILES if not (fig / f).is_file()]
+    missing = [f for f in expected if not (fig / f).is_file()]
     if missing:
         rows.append(f"<h2 class='missing'>Missing expected files ({len(missing)})</h2><ul>")
         rows += [f"<li><code>{esc(f)}</code></li>" for f in missing]
@@ -217,10 +278,19 @@ def main(argv: list[str] | None = None) -> int:
     i = sub.add_parser("index")
     i.add_argument("--profile", required=True)
     i.add_argument("--root", default=None)
+    i.add_argument("--params", default=None,
+                   help="the run's params file: its 'plugins:' are loaded first")
     args = ap.parse_args(argv)
     if args.cmd == "failure":
         print(failing_cell(args.notebook))
     else:
+        if args.params:
+            import yaml
+
+            from . import plugins
+
+            spec = yaml.safe_load(Path(args.params).read_text()) or {}
+            plugins.load(spec.get("plugins") or [], base=Path(args.params).resolve().parent)
         print(f"==> index: {write_index(args.profile, args.root)}")
     return 0
 

@@ -26,7 +26,8 @@ def results_dir(profile: str, base: str | os.PathLike | None = None) -> Path:
 
 
 def data_path(profile: str, cohort: str, base: str | os.PathLike | None = None) -> Path:
-    """``results/<profile>/data/<cohort>.h5ad``: a preprocessed cohort (SPEC 2.1)."""
+    """``results/<profile>/data/<cohort>.h5ad``: a preprocessed cohort (``docs/design.md``,
+    "Data")."""
     return results_dir(profile, base) / "data" / f"{cohort}.h5ad"
 
 

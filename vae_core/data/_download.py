@@ -1,4 +1,4 @@
-"""Resumable, verified downloads of the real cohort files (SPEC 2.3).
+"""Resumable, verified downloads of the real cohort files (``docs/design.md``, "Data").
 
 The HTTP layer is one injectable function, ``fetch(url, start) -> FetchResponse``, so tests run
 against a local fake and never touch the network. A download writes ``<name>.part`` (resumed with
@@ -7,13 +7,12 @@ A corrupt or truncated file (wrong size or hash) is detected and fetched again f
 
 Known sizes/hashes live in ``vae_core/resources/remote_files.json``. Where a value is unknown
 (``null``) the size the server announces is checked, and the SHA-256 of the first complete download
-is recorded in a ``<name>.sha256.json`` sidecar; later verifications compare against it (trust on
-first download, stated in the README).
+is recorded in a ``<name>.sha256.json`` sidecar (``_provenance``); later verifications compare
+against it (trust on first download, stated in the README).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from ._provenance import read_sidecar, sha256_of, sidecar_path, write_sidecar
 
 log = logging.getLogger(__name__)
 
@@ -118,58 +119,12 @@ def http_fetch(url: str, start: int = 0, timeout: float = 60.0) -> FetchResponse
     return FetchResponse(offset, total, chunks())
 
 
-def sha256_of(path: str | Path) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256.json")
-
-
-def _read_sidecar(path: Path) -> dict | None:
-    try:
-        return json.loads(_sidecar(path).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _write_sidecar(path: Path, digest: str, verified: bool) -> None:
-    st = path.stat()
-    record = {"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-              "verified_download": verified}
-    tmp = _sidecar(path).with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, _sidecar(path))
-
-
-def file_record(path: str | Path) -> dict:
-    """``{"path", "size", "sha256"}`` of a file for provenance; reuses the sidecar hash when the
-    file's size and mtime are unchanged since it was hashed (hashing 2 GB takes a while)."""
-    path = Path(path)
-    st = path.stat()
-    side = _read_sidecar(path)
-    if side and side.get("size") == st.st_size and side.get("mtime_ns") == st.st_mtime_ns:
-        digest = side["sha256"]
-    else:
-        digest = sha256_of(path)
-        try:
-            _write_sidecar(path, digest, verified=bool(side and side.get("verified_download")))
-        except OSError:  # read-only data directory: fine, just no cache
-            pass
-    return {"path": str(path), "size": int(st.st_size), "sha256": digest}
-
-
 def verify(path: Path, remote: RemoteFile, expected_size: int | None = None) -> str | None:
     """Return None when ``path`` matches the known size/SHA-256 (or the recorded first-download
     hash), else a sentence saying what is wrong."""
     size = path.stat().st_size
     want_size = remote.size if remote.size is not None else expected_size
-    side = _read_sidecar(path)
+    side = read_sidecar(path)
     if want_size is None and side and side.get("verified_download"):
         want_size = side.get("size")
     if want_size is not None and size != want_size:
@@ -197,12 +152,12 @@ def fetch_file(remote: RemoteFile, data_dir: Path, fetch: Fetcher, progress: boo
         problem = verify(dest, remote)
         if problem is None:
             log.info("%s present and verified", dest)
-            if _read_sidecar(dest) is None:
-                _write_sidecar(dest, sha256_of(dest), verified=remote.sha256 is not None)
+            if read_sidecar(dest) is None:
+                write_sidecar(dest, sha256_of(dest), verified=remote.sha256 is not None)
             return dest
         log.warning("%s failed verification (%s); fetching it again", dest, problem)
         dest.unlink()
-        _sidecar(dest).unlink(missing_ok=True)
+        sidecar_path(dest).unlink(missing_ok=True)
     part = dest.with_name(dest.name + ".part")
     problem = ""
     for attempt in range(2):
@@ -225,7 +180,7 @@ def fetch_file(remote: RemoteFile, data_dir: Path, fetch: Fetcher, progress: boo
         if problem is None:
             os.replace(part, dest)
             digest = remote.sha256 or sha256_of(dest)
-            _write_sidecar(dest, digest, verified=True)
+            write_sidecar(dest, digest, verified=True)
             if remote.sha256 is None:
                 log.info("%s downloaded; SHA-256 %s recorded (no published hash known)",
                          remote.name, digest)

@@ -1,19 +1,17 @@
 """Streaming readers for the two large text matrices (Xena genes x samples, GCT 1.2).
 
 Both formats are tab-separated, one gene per line, a few leading name columns and then one value
-per sample. The readers stream the file (plain or gzip, detected from the magic bytes, not the
-name) in blocks of lines and parse every block's values as ONE column with pandas' C parser (the
-tab separators are turned into line breaks), which is several times faster than a 17,000-column
+per sample. The readers stream the file (plain or gzip, opened with ``_files.open_binary``) in
+blocks of lines and parse every block's values as ONE column with pandas' C parser (the tab
+separators are turned into line breaks), which is several times faster than a 17,000-column
 ``read_csv`` and keeps memory at the float32 result plus one block. The output is written straight
-into a samples x genes float32 array (the canonical layout of SPEC 2.1).
+into a samples x genes float32 array (the canonical layout, ``docs/design.md``, "Data").
 """
 
 from __future__ import annotations
 
-import gzip
 import io
 import logging
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._files import GZIP_ERRORS, is_gzip
+
 log = logging.getLogger(__name__)
 
 #: Cell strings read as missing (the Xena matrix writes ``NA``; an empty cell is missing too).
 NA_STRINGS = ("NA", "NaN", "nan", "N/A", "null", "")
-
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class MatrixFormatError(ValueError):
@@ -47,22 +45,12 @@ class Matrix:
     n_missing: int
 
 
-def open_binary(path: str | Path) -> io.BufferedIOBase:
-    """Open ``path`` for binary reading, transparently gunzipping when it starts with gzip magic."""
-    path = Path(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == _GZIP_MAGIC:
-        return io.BufferedReader(gzip.open(path, "rb"), buffer_size=1 << 22)
-    return open(path, "rb", buffering=1 << 22)
-
-
 def check_complete_plain(path: str | Path) -> None:
     """Raise when a plain (non-gzip) text file does not end with a newline (cut-off download)."""
     path = Path(path)
+    if is_gzip(path):
+        return
     with open(path, "rb") as fh:
-        if fh.read(2) == _GZIP_MAGIC:
-            return
         fh.seek(0, 2)
         size = fh.tell()
         if size == 0:
@@ -194,7 +182,7 @@ def read_matrix(
                 bodies = []
                 block_start = line_no + 1
         flush(bodies, block_start)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except GZIP_ERRORS as exc:
         raise _truncated(path, exc) from exc
     if out is not None:
         if row != out.shape[1]:
@@ -218,7 +206,7 @@ def read_header_line(fh: io.BufferedIOBase, path: Path) -> list[str]:
     """Read one tab-separated header line (no trailing newline) as strings."""
     try:
         raw = fh.readline()
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except GZIP_ERRORS as exc:
         raise _truncated(path, exc) from exc
     if not raw:
         raise MatrixFormatError(f"{path} is empty; download it again.")

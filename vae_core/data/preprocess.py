@@ -1,4 +1,4 @@
-"""Preprocessing (SPEC 2.2): the identical path for every source.
+"""Preprocessing: the identical path for every source (``docs/design.md``, "Preprocessing").
 
 1. keep samples with a label (NaN, empty, ``nan``/``NA``/``None`` text mean none; the dropped
    samples are counted in a warning and in provenance, never a "nan" class). Fewer than two
@@ -17,7 +17,7 @@ Everything is recorded in ``uns["provenance"]["preprocess"]``; ``var`` gets ``me
 ``deviation`` and ``deviation_rank`` (1 = largest) on the raw scale.
 
 Work is done in blocks of genes in float32, so an 11,000 x 20,000 matrix needs little more memory
-than the matrix itself (see ``python -m vae_core.bench preprocess``).
+than the matrix itself (see ``python -m benchmarks preprocess``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _dense_block(X, rows: np.ndarray | None, a: int, b: int) -> np.ndarray:
 
 
 def gene_statistics(X, deviation: str = "mean", rows: np.ndarray | None = None) -> pd.DataFrame:
-    """Per-gene statistics of a samples x genes matrix, NaN-aware (SPEC 2.2).
+    """Per-gene statistics of a samples x genes matrix, NaN-aware.
 
     Parameters
     ----------
@@ -150,7 +150,7 @@ def _has_label(lab: pd.Series) -> np.ndarray:
 
 def check_label_classes(labels: pd.Series, column: str | None = None, where: str | None = None,
                         annotation: pd.DataFrame | None = None) -> None:
-    """Raise ``ValueError`` unless the labelled samples hold at least two classes (SPEC 2.2).
+    """Raise ``ValueError`` unless the labelled samples hold at least two classes.
 
     Called by ``load_table`` and ``load_source("h5ad")``, i.e. in notebook 01, before any
     training.
@@ -191,7 +191,7 @@ def _labelled_rows(adata: ad.AnnData) -> np.ndarray | None:
 
 def preprocess(adata: ad.AnnData, n_top_genes: int = 5000,
                deviation: str = "mean") -> ad.AnnData:
-    """Select the top-deviation genes and z-score them (SPEC 2.2; paper: 5000 genes, mean).
+    """Select the top-deviation genes and z-score them (paper: 5000 genes, mean deviation).
 
     Parameters
     ----------

@@ -1,9 +1,10 @@
-"""Real cohorts (SPEC 2.3): verified download and loaders for TCGA (UCSC Xena PANCAN) and GTEx v8.
+"""Real cohorts: verified download and loaders for TCGA (UCSC Xena PANCAN) and GTEx v8.
 
-``download(cohort, data_dir)`` fetches the public files (resumable, size + SHA-256 checked);
-``load_tcga`` / ``load_gtex`` read them into the canonical AnnData of SPEC 2.1: ``X`` float32
-samples x genes of raw log-expression, the canonical ``obs`` columns (``keys.CANONICAL_OBS``) and
-``uns["provenance"]`` (input files with sizes and SHA-256, sample counts at each selection step).
+See ``docs/design.md``, "Data". ``download(cohort, data_dir)`` fetches the public files
+(resumable, size + SHA-256 checked); ``load_tcga`` / ``load_gtex`` read them into the canonical
+AnnData: ``X`` float32 samples x genes of raw log-expression, the canonical ``obs`` columns
+(``keys.CANONICAL_OBS``) and ``uns["provenance"]`` (input files with sizes and SHA-256, sample
+counts at each selection step).
 
 Command line::
 
@@ -26,14 +27,15 @@ from .. import keys
 from ..keys import OBS
 from . import _download as dl
 from ._download import Fetcher, MissingDataError, RemoteFile
+from ._files import open_binary
 from ._matrix import (
     MatrixFormatError,
     check_complete_plain,
     looks_numeric,
-    open_binary,
     read_header_line,
     read_matrix,
 )
+from ._provenance import file_record, package_versions
 
 log = logging.getLogger(__name__)
 
@@ -110,18 +112,16 @@ def _locate(cohort: str, data_dir: Path) -> dict[str, Path | None]:
 
 
 def _provenance(source: str, files: dict[str, Path | None], counts: dict, **extra) -> dict:
-    from importlib.metadata import version
-
     recs = {}
     for name, path in files.items():
         if path is not None:
-            recs[name] = dl.file_record(path)
+            recs[name] = file_record(path)
     return {
         "source": source,
         "loader": f"vae_core.data.real.load_{source}",
         "files": recs,
         "counts": {k: int(v) for k, v in counts.items()},
-        "package_versions": {p: version(p) for p in ("numpy", "pandas", "anndata")},
+        "package_versions": package_versions(("numpy", "pandas", "anndata")),
         **extra,
     }
 
@@ -168,9 +168,10 @@ def immune_genes() -> pd.DataFrame:
 
 
 def immune_score(X: np.ndarray, symbols: list[str] | pd.Index) -> tuple[np.ndarray, list[str]]:
-    """Immune infiltration score per sample (SPEC 2.3): the mean over the immune marker genes
-    (:func:`immune_genes`, matched by symbol or alias) of each gene's expression z-scored over
-    the samples (population sd; NaN cells skipped; constant genes dropped).
+    """Immune infiltration score per sample (``docs/design.md``, "Data"): the mean over the
+    immune marker genes (:func:`immune_genes`, matched by symbol or alias) of each gene's
+    expression z-scored over the samples (population sd; NaN cells skipped; constant genes
+    dropped).
 
     ``X`` [n_samples, n_genes] log-expression, ``symbols`` [n_genes]. Returns (score [n_samples]
     float32, list of the matched gene symbols as found in ``symbols``).
@@ -316,7 +317,7 @@ def _xena_header(path: Path, fh) -> list[str]:
 
 def load_tcga(data_dir: str | Path | None = None, *, signatures: bool = True,
               block_values: int = 20_000_000):
-    """Load the TCGA Pan-Cancer cohort as the canonical AnnData (SPEC 2.1, 2.3).
+    """Load the TCGA Pan-Cancer cohort as the canonical AnnData (``docs/design.md``, "Data").
 
     Reads from ``data_dir`` (see :func:`download`): the Xena EB++ expression matrix (genes x
     samples, log2(normalized count + 1), ``.gz`` or plain, NA cells kept as NaN), the TCGA-CDR
@@ -458,7 +459,7 @@ def _log2p1(block: np.ndarray) -> np.ndarray:
 
 
 def load_gtex(data_dir: str | Path | None = None, *, block_values: int = 20_000_000):
-    """Load GTEx v8 as the canonical AnnData (SPEC 2.1, 2.3).
+    """Load GTEx v8 as the canonical AnnData (``docs/design.md``, "Data").
 
     Reads the gene TPM GCT (``#1.2``, dimension line, ``Name``, ``Description``, samples; ``.gz``
     or plain) and the sample attributes (tissue = ``SMTS``); keeps samples with a tissue

@@ -1,4 +1,6 @@
-"""Simulated TCGA-like and GTEx-like cohorts with planted ground truth (SPEC 2.4).
+"""Simulated TCGA-like and GTEx-like cohorts with planted ground truth.
+
+See ``docs/design.md``, "Simulated cohorts".
 
 The generative model (log2 scale, samples x genes)::
 
@@ -21,13 +23,21 @@ missing (all together) for ~20 % of samples. GTEx-like: 30 tissues, no survival 
 
 from __future__ import annotations
 
-import importlib.metadata as _md
+from dataclasses import dataclass
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 
-from ..keys import CANONICAL_OBS, GENDER_CATEGORIES, OBS, UNS_GROUND_TRUTH, UNS_PROVENANCE
+from ..keys import (
+    CANONICAL_OBS,
+    GENDER_CATEGORIES,
+    OBS,
+    SBS_COLUMNS,
+    UNS_GROUND_TRUTH,
+    UNS_PROVENANCE,
+)
+from ._provenance import package_versions
 
 #: TCGA cancer types grouped into lineages (shared programs), with the mean age at diagnosis.
 TCGA_TYPES: dict[str, tuple[str, float]] = {
@@ -100,15 +110,8 @@ DEFAULTS = {
     "immune_score_noise": 0.6,
 }
 
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in ("numpy", "pandas", "anndata", "scipy"):
-        try:
-            out[name] = _md.version(name)
-        except _md.PackageNotFoundError:  # pragma: no cover
-            out[name] = "unknown"
-    return out
+#: Packages whose versions the provenance records.
+_VERSIONED = ("numpy", "pandas", "anndata", "scipy")
 
 
 def _group_sizes(n: int, k: int, ratio: float, rng: np.random.Generator) -> np.ndarray:
@@ -133,9 +136,190 @@ def _sparse_effects(rng, n_groups: int, n_genes: int, frac: float, sd: float) ->
     return eff
 
 
+@dataclass(frozen=True)
+class _Cohort:
+    """The design of one simulated cohort: its types, their lineages and each sample's type."""
+
+    kind: str
+    table: dict[str, tuple[str, float]]
+    types: list[str]
+    lineages: list[str]
+    type_lineage: np.ndarray     # [n_types] lineage index of each type
+    label_idx: np.ndarray        # [n_samples] type index of each sample
+
+    @property
+    def tcga(self) -> bool:
+        return self.kind == "tcga"
+
+    def level(self, names) -> np.ndarray:
+        """Per sample: 1.0 when its type is in ``names``, else 0.0."""
+        return np.array([1.0 if t in names else 0.0 for t in self.types])[self.label_idx]
+
+
+# The stages below draw from ONE generator in a fixed order (types, sex and age, programs,
+# genes, expression, clinical): the same seed gives the same cohort only if that order is kept.
+def _draw_cohort(rng, kind: str, n: int, p: dict) -> _Cohort:
+    """The types of ``kind`` and the type of each of ``n`` samples (imbalanced group sizes)."""
+    table = TCGA_TYPES if kind == "tcga" else GTEX_TISSUES
+    types = list(table)
+    lineages = sorted({v[0] for v in table.values()})
+    sizes = _group_sizes(n, len(types), p["size_ratio"], rng)
+    return _Cohort(kind=kind, table=table, types=types, lineages=lineages,
+                   type_lineage=np.array([lineages.index(table[t][0]) for t in types]),
+                   label_idx=np.repeat(np.arange(len(types)), sizes))
+
+
+def _draw_sex_age(rng, c: _Cohort) -> tuple[np.ndarray, np.ndarray]:
+    """(female, age) per sample: sex by type (single-sex types), age around the type's mean."""
+    n = c.label_idx.size
+    female_frac = np.array([_FEMALE_FRACTION.get(t, 0.5) for t in c.types])
+    female = rng.random(n) < female_frac[c.label_idx]
+    mean_age = np.array([c.table[t][1] for t in c.types])
+    age = np.clip(np.round(rng.normal(mean_age[c.label_idx], 12.0)), 18, 90)
+    return female, age
+
+
+def _draw_programs(rng, c: _Cohort, female: np.ndarray) -> np.ndarray:
+    """Program activities A float32 [n_samples, len(PROGRAMS)]."""
+    n = c.label_idx.size
+    label_idx = c.label_idx
+    A = np.zeros((n, len(PROGRAMS)), dtype=np.float64)
+    type_shift = rng.normal(0.0, 0.4, size=(len(c.types), len(PROGRAMS)))
+    A[:, 0] = rng.normal(size=n) + 1.0 * c.level(_IMMUNE_HIGH) + type_shift[label_idx, 0]
+    A[:, 1] = rng.normal(size=n) + 1.0 * c.level(_PROLIF_HIGH) + type_shift[label_idx, 1]
+    A[:, 2] = np.where(female, -1.0, 1.0)
+    apo = rng.gamma(0.6, 1.0, size=n) * (0.4 + 1.6 * c.level(_APOBEC_HIGH))
+    A[:, 3] = apo - 0.5 if c.tcga else rng.normal(0.0, 0.3, size=n)
+    A[:, 4] = rng.normal(size=n) + type_shift[label_idx, 4]
+    A[:, 5] = rng.normal(size=n) + type_shift[label_idx, 5]
+    return A.astype(np.float32)
+
+
+def _draw_genes(rng, c: _Cohort, n_genes: int, p: dict
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gene side: (mean per type [n_types, G], noise sd [G], program loadings L [G, P])."""
+    base = rng.gamma(4.0, 1.6, size=n_genes).astype(np.float32) + 1.0
+    noise_sd = (p["noise_sd_median"] * np.exp(rng.normal(0.0, 0.35, size=n_genes))).astype(
+        np.float32)
+    L = np.zeros((n_genes, len(PROGRAMS)), dtype=np.float32)
+    for j, name in enumerate(PROGRAMS):
+        k = max(3, round(_PROGRAM_GENE_FRACTION[name] * n_genes))
+        genes = rng.choice(n_genes, size=k, replace=False)
+        L[genes, j] = _PROGRAM_LOADING[name] * rng.uniform(0.6, 1.4, size=k)
+        if name in ("stromal", "hypoxia"):  # some negatively loaded genes
+            L[genes[: k // 4], j] *= -1
+    lin_eff = _sparse_effects(rng, len(c.lineages), n_genes, p["lineage_gene_fraction"],
+                              p["lineage_effect_sd"])
+    type_eff = _sparse_effects(rng, len(c.types), n_genes, p["type_gene_fraction"],
+                               p["type_effect_sd"])
+    mean_by_type = base[None, :] + lin_eff[c.type_lineage] + type_eff  # [n_types, G]
+    return mean_by_type, noise_sd, L
+
+
+def _draw_expression(rng, c: _Cohort, mean_by_type: np.ndarray, noise_sd: np.ndarray,
+                     A: np.ndarray, L: np.ndarray, p: dict
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X float32 [n, G] (clipped at 0), outlier samples, never-expressed genes (their loadings
+    in ``L`` are set to 0 here): (X, outliers, unexpressed)."""
+    n, n_genes = c.label_idx.size, noise_sd.size
+    X = rng.standard_normal((n, n_genes), dtype=np.float32)
+    X *= noise_sd
+    X += mean_by_type[c.label_idx]
+    X += A @ L.T
+    n_out = max(1, round(p["outlier_fraction"] * n))
+    outliers = np.sort(rng.choice(n, size=n_out, replace=False))
+    X[outliers] += rng.normal(0.0, 2.0, size=(n_out, n_genes)).astype(np.float32)
+    np.maximum(X, 0.0, out=X)
+    n_unexpr = round(p["unexpressed_fraction"] * n_genes)
+    unexpressed = rng.choice(n_genes, size=n_unexpr, replace=False)
+    X[:, unexpressed] = 0.0
+    L[unexpressed] = 0.0
+    return X, outliers, unexpressed
+
+
+def _draw_survival(rng, c: _Cohort, A: np.ndarray, age: np.ndarray, p: dict
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weibull proportional hazards on type, age, proliferation and immune, uniform censoring:
+    (os_time, os_event, days to a new tumour event)."""
+    n = c.label_idx.size
+    type_loghaz = rng.normal(0.0, 0.5, size=len(c.types))
+    lin_pred = (type_loghaz[c.label_idx] + p["beta_age_per_decade"] * (age - 60) / 10
+                + p["beta_proliferation"] * A[:, 1] + p["beta_immune"] * A[:, 0])
+    k_w = p["weibull_shape"]
+    u = rng.random(n)
+    event_time = p["baseline_scale_days"] * (-np.log(u) / np.exp(lin_pred)) ** (1.0 / k_w)
+    censor = rng.uniform(30.0, p["censor_max_days"], size=n)
+    os_time = np.round(np.minimum(event_time, censor))
+    os_event = (event_time <= censor).astype(float)
+    has_met = rng.random(n) < p["metastasis_fraction"] * (1 + os_event)
+    metastasis = np.where(has_met, np.round(os_time * rng.uniform(0.1, 0.9, size=n)), np.nan)
+    return os_time, os_event, metastasis
+
+
+def _draw_signatures(rng, c: _Cohort, A: np.ndarray, age: np.ndarray, p: dict
+                     ) -> dict[str, np.ndarray]:
+    """SBS exposure shares (count / total; other signatures make up the rest), all missing
+    together for a fraction of the samples."""
+    n = c.label_idx.size
+    age_f = age / 60.0
+    counts = {
+        "sbs_1": rng.gamma(4.0, 10.0, size=n) * age_f,
+        "sbs_5": rng.gamma(4.0, 20.0, size=n) * age_f,
+        "sbs_2": np.where(A[:, 3] > 0, 60.0 * A[:, 3] * rng.lognormal(0, 0.3, size=n), 0.0),
+        "sbs_15": np.where(c.level(_MMR_HIGH) * rng.random(n) > 0.7,
+                           rng.gamma(2.0, 40.0, size=n), rng.gamma(0.3, 2.0, size=n)),
+        "sbs_40": rng.gamma(2.0, 15.0, size=n) * (1 + 2 * c.level(_SBS40_HIGH)),
+    }
+    counts["sbs_13"] = counts["sbs_2"] * rng.lognormal(np.log(0.8), 0.6, size=n)
+    other = rng.gamma(3.0, 20.0, size=n)
+    total = other + sum(counts.values())
+    sbs = {col: counts[col] / total for col in SBS_COLUMNS}
+    sbs_missing = rng.random(n) < p["sbs_missing_fraction"]
+    return {col: np.where(sbs_missing, np.nan, v) for col, v in sbs.items()}
+
+
+def _draw_clinical(rng, c: _Cohort, A: np.ndarray, age: np.ndarray, female: np.ndarray,
+                   p: dict) -> dict[str, np.ndarray]:
+    """Every canonical ``obs`` column but the label (NaN where unknown), keyed by name."""
+    n = c.label_idx.size
+    nan = np.full(n, np.nan)
+    immune_score = A[:, 0] + rng.normal(0.0, p["immune_score_noise"], size=n)
+    if c.tcga:
+        os_time, os_event, metastasis = _draw_survival(rng, c, A, age, p)
+        sbs = _draw_signatures(rng, c, A, age, p)
+        os_missing = rng.random(n) < p["clinical_missing_fraction"]
+        os_time = np.where(os_missing, np.nan, os_time)
+        os_event = np.where(os_missing, np.nan, os_event)
+        metastasis = np.where(os_missing, np.nan, metastasis)
+    else:
+        os_time = os_event = metastasis = nan
+        sbs = {col: nan for col in SBS_COLUMNS}
+    age = np.where(rng.random(n) < p["clinical_missing_fraction"], np.nan, age)
+    gender = np.where(female, "female", "male").astype(object)
+    gender[rng.random(n) < p["clinical_missing_fraction"] / 2] = np.nan
+    return {OBS.AGE: age, OBS.GENDER: gender, OBS.OS_TIME: os_time, OBS.OS_EVENT: os_event,
+            OBS.METASTASIS: metastasis, OBS.IMMUNE: immune_score, **sbs}
+
+
+def _obs_frame(c: _Cohort, clinical: dict[str, np.ndarray], obs_names: list[str]
+               ) -> pd.DataFrame:
+    obs = pd.DataFrame(index=pd.Index(obs_names, name="sample"))
+    obs[OBS.LABEL] = pd.Categorical.from_codes(c.label_idx, categories=c.types)
+    obs[OBS.AGE] = clinical[OBS.AGE].astype(float)
+    obs[OBS.GENDER] = pd.Categorical(clinical[OBS.GENDER], categories=list(GENDER_CATEGORIES))
+    for col in (OBS.OS_TIME, OBS.OS_EVENT, OBS.METASTASIS):
+        obs[col] = np.asarray(clinical[col], dtype=float)
+    obs[OBS.IMMUNE] = clinical[OBS.IMMUNE].astype(float)
+    for col in SBS_COLUMNS:
+        obs[col] = np.asarray(clinical[col], dtype=float)
+    return obs[list(CANONICAL_OBS)]
+
+
 def simulate(kind: str = "tcga", n_samples: int = 3000, n_genes: int = 2000,
              seed: int = 0) -> ad.AnnData:
-    """Simulate a TCGA-like (33 types) or GTEx-like (30 tissues) cohort (SPEC 2.4).
+    """Simulate a TCGA-like (33 types) or GTEx-like (30 tissues) cohort.
+
+    See ``docs/design.md``, "Simulated cohorts".
 
     Parameters
     ----------
@@ -165,136 +349,27 @@ def simulate(kind: str = "tcga", n_samples: int = 3000, n_genes: int = 2000,
     n_samples, n_genes, seed = int(n_samples), int(n_genes), int(seed)
     if n_genes < 50:
         raise ValueError(f"n_genes={n_genes} is too small; use at least 50.")
-    tcga = kind == "tcga"
-    table = TCGA_TYPES if tcga else GTEX_TISSUES
-    types = list(table)
-    lineage_names = sorted({v[0] for v in table.values()})
-    type_lineage = np.array([lineage_names.index(table[t][0]) for t in types])
     p = DEFAULTS
-    rng = np.random.default_rng([seed, 0 if tcga else 1])
-    n_types = len(types)
+    rng = np.random.default_rng([seed, 0 if kind == "tcga" else 1])
 
-    # --- samples: type, sex, age --------------------------------------------------------------
-    sizes = _group_sizes(n_samples, n_types, p["size_ratio"], rng)
-    label_idx = np.repeat(np.arange(n_types), sizes)
-    female_frac = np.array([_FEMALE_FRACTION.get(t, 0.5) for t in types])
-    female = rng.random(n_samples) < female_frac[label_idx]
-    mean_age = np.array([table[t][1] for t in types])
-    age = np.clip(np.round(rng.normal(mean_age[label_idx], 12.0)), 18, 90)
+    c = _draw_cohort(rng, kind, n_samples, p)
+    female, age = _draw_sex_age(rng, c)
+    A = _draw_programs(rng, c, female)
+    mean_by_type, noise_sd, L = _draw_genes(rng, c, n_genes, p)
+    X, outliers, unexpressed = _draw_expression(rng, c, mean_by_type, noise_sd, A, L, p)
+    clinical = _draw_clinical(rng, c, A, age, female, p)
 
-    # --- program activities A [n, P] -------------------------------------------------------------
-    def level(names):
-        return np.array([1.0 if t in names else 0.0 for t in types])[label_idx]
-
-    P = len(PROGRAMS)
-    A = np.zeros((n_samples, P), dtype=np.float64)
-    type_shift = rng.normal(0.0, 0.4, size=(n_types, P))
-    A[:, 0] = rng.normal(size=n_samples) + 1.0 * level(_IMMUNE_HIGH) + type_shift[label_idx, 0]
-    A[:, 1] = rng.normal(size=n_samples) + 1.0 * level(_PROLIF_HIGH) + type_shift[label_idx, 1]
-    A[:, 2] = np.where(female, -1.0, 1.0)
-    apo = rng.gamma(0.6, 1.0, size=n_samples) * (0.4 + 1.6 * level(_APOBEC_HIGH))
-    A[:, 3] = apo - 0.5 if tcga else rng.normal(0.0, 0.3, size=n_samples)
-    A[:, 4] = rng.normal(size=n_samples) + type_shift[label_idx, 4]
-    A[:, 5] = rng.normal(size=n_samples) + type_shift[label_idx, 5]
-    A = A.astype(np.float32)
-
-    # --- gene side -----------------------------------------------------------------------------
-    base = rng.gamma(4.0, 1.6, size=n_genes).astype(np.float32) + 1.0
-    noise_sd = (p["noise_sd_median"] * np.exp(rng.normal(0.0, 0.35, size=n_genes))).astype(
-        np.float32)
-    L = np.zeros((n_genes, P), dtype=np.float32)
-    for j, name in enumerate(PROGRAMS):
-        k = max(3, round(_PROGRAM_GENE_FRACTION[name] * n_genes))
-        genes = rng.choice(n_genes, size=k, replace=False)
-        L[genes, j] = _PROGRAM_LOADING[name] * rng.uniform(0.6, 1.4, size=k)
-        if name in ("stromal", "hypoxia"):  # some negatively loaded genes
-            L[genes[: k // 4], j] *= -1
-    lin_eff = _sparse_effects(rng, len(lineage_names), n_genes, p["lineage_gene_fraction"],
-                              p["lineage_effect_sd"])
-    type_eff = _sparse_effects(rng, n_types, n_genes, p["type_gene_fraction"],
-                               p["type_effect_sd"])
-    mean_by_type = base[None, :] + lin_eff[type_lineage] + type_eff  # [n_types, G]
-
-    X = rng.standard_normal((n_samples, n_genes), dtype=np.float32)
-    X *= noise_sd
-    X += mean_by_type[label_idx]
-    X += A @ L.T
-    n_out = max(1, round(p["outlier_fraction"] * n_samples))
-    outliers = np.sort(rng.choice(n_samples, size=n_out, replace=False))
-    X[outliers] += rng.normal(0.0, 2.0, size=(n_out, n_genes)).astype(np.float32)
-    np.maximum(X, 0.0, out=X)
-    n_unexpr = round(p["unexpressed_fraction"] * n_genes)
-    unexpressed = rng.choice(n_genes, size=n_unexpr, replace=False)
-    X[:, unexpressed] = 0.0
-    L[unexpressed] = 0.0
-
-    # --- clinical ---------------------------------------------------------------------------------
-    n = n_samples
-    nan = np.full(n, np.nan)
-    immune_score = A[:, 0] + rng.normal(0.0, p["immune_score_noise"], size=n)
-    if tcga:
-        type_loghaz = rng.normal(0.0, 0.5, size=n_types)
-        lin_pred = (type_loghaz[label_idx] + p["beta_age_per_decade"] * (age - 60) / 10
-                    + p["beta_proliferation"] * A[:, 1] + p["beta_immune"] * A[:, 0])
-        k_w = p["weibull_shape"]
-        u = rng.random(n)
-        event_time = p["baseline_scale_days"] * (-np.log(u) / np.exp(lin_pred)) ** (1.0 / k_w)
-        censor = rng.uniform(30.0, p["censor_max_days"], size=n)
-        os_time = np.round(np.minimum(event_time, censor))
-        os_event = (event_time <= censor).astype(float)
-        has_met = rng.random(n) < p["metastasis_fraction"] * (1 + os_event)
-        metastasis = np.where(has_met, np.round(os_time * rng.uniform(0.1, 0.9, size=n)), np.nan)
-        # SBS exposures (counts), shares = count / total (other signatures make up the rest)
-        age_f = age / 60.0
-        counts = {
-            "sbs_1": rng.gamma(4.0, 10.0, size=n) * age_f,
-            "sbs_5": rng.gamma(4.0, 20.0, size=n) * age_f,
-            "sbs_2": np.where(A[:, 3] > 0, 60.0 * A[:, 3] * rng.lognormal(0, 0.3, size=n), 0.0),
-            "sbs_15": np.where(level(_MMR_HIGH) * rng.random(n) > 0.7,
-                               rng.gamma(2.0, 40.0, size=n), rng.gamma(0.3, 2.0, size=n)),
-            "sbs_40": rng.gamma(2.0, 15.0, size=n) * (1 + 2 * level(_SBS40_HIGH)),
-        }
-        counts["sbs_13"] = counts["sbs_2"] * rng.lognormal(np.log(0.8), 0.6, size=n)
-        other = rng.gamma(3.0, 20.0, size=n)
-        total = other + sum(counts.values())
-        sbs = {c: counts[c] / total for c in ("sbs_1", "sbs_2", "sbs_5", "sbs_13", "sbs_15",
-                                               "sbs_40")}
-        sbs_missing = rng.random(n) < p["sbs_missing_fraction"]
-        sbs = {c: np.where(sbs_missing, np.nan, v) for c, v in sbs.items()}
-        os_missing = rng.random(n) < p["clinical_missing_fraction"]
-        os_time = np.where(os_missing, np.nan, os_time)
-        os_event = np.where(os_missing, np.nan, os_event)
-        metastasis = np.where(os_missing, np.nan, metastasis)
-    else:
-        os_time = os_event = metastasis = nan
-        sbs = {c: nan for c in ("sbs_1", "sbs_2", "sbs_5", "sbs_13", "sbs_15", "sbs_40")}
-    age = np.where(rng.random(n) < p["clinical_missing_fraction"], np.nan, age)
-    gender = np.where(female, "female", "male").astype(object)
-    gender[rng.random(n) < p["clinical_missing_fraction"] / 2] = np.nan
-
-    obs_names = [f"S{i + 1:05d}" for i in range(n)]
+    obs_names = [f"S{i + 1:05d}" for i in range(n_samples)]
     var_names = [f"G{j + 1:05d}" for j in range(n_genes)]
-    obs = pd.DataFrame(index=pd.Index(obs_names, name="sample"))
-    obs[OBS.LABEL] = pd.Categorical.from_codes(label_idx, categories=types)
-    obs[OBS.AGE] = age.astype(float)
-    obs[OBS.GENDER] = pd.Categorical(gender, categories=list(GENDER_CATEGORIES))
-    obs[OBS.OS_TIME] = np.asarray(os_time, dtype=float)
-    obs[OBS.OS_EVENT] = np.asarray(os_event, dtype=float)
-    obs[OBS.METASTASIS] = np.asarray(metastasis, dtype=float)
-    obs[OBS.IMMUNE] = immune_score.astype(float)
-    for c, v in sbs.items():
-        obs[c] = np.asarray(v, dtype=float)
-    obs = obs[list(CANONICAL_OBS)]
-    var = pd.DataFrame(index=pd.Index(var_names, name="gene"))
-
-    adata = ad.AnnData(X=X, obs=obs, var=var)
+    adata = ad.AnnData(X=X, obs=_obs_frame(c, clinical, obs_names),
+                       var=pd.DataFrame(index=pd.Index(var_names, name="gene")))
     adata.obsm["ground_truth_programs"] = A
     adata.varm["ground_truth_loadings"] = L
     params = {"kind": kind, "n_samples": n_samples, "n_genes": n_genes, "seed": seed, **p}
     adata.uns[UNS_GROUND_TRUTH] = {
         "programs": list(PROGRAMS),
-        "survival_programs": list(SURVIVAL_PROGRAMS) if tcga else [],
-        "lineages": {t: table[t][0] for t in types},
+        "survival_programs": list(SURVIVAL_PROGRAMS) if c.tcga else [],
+        "lineages": {t: c.table[t][0] for t in c.types},
         "outliers": [obs_names[i] for i in outliers],
         "unexpressed_genes": [var_names[j] for j in np.sort(unexpressed)],
         "params": params,
@@ -304,6 +379,6 @@ def simulate(kind: str = "tcga", n_samples: int = 3000, n_genes: int = 2000,
         "generator": "vae_core.data.simulate",
         "params": params,
         "seed": seed,
-        "versions": _versions(),
+        "versions": package_versions(_VERSIONED),
     }
     return adata

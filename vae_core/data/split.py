@@ -1,4 +1,4 @@
-"""Stratified train/validation split (SPEC 4).
+"""Stratified train/validation split (``docs/design.md``, "Training protocol").
 
 The published code used an unstratified split although the paper says stratified; this one is
 stratified by label: within each label, ``round(n * train_fraction)`` samples go to training

@@ -1,4 +1,5 @@
-"""Disentanglement metrics over arrays (SPEC 7): correlations, Table 1, WSEPIN, RMIG.
+"""Disentanglement metrics over arrays (``docs/design.md``, "Disentanglement"): correlations,
+Table 1, WSEPIN, RMIG.
 
 One metric per file (disentanglement_lib style), each a pure function of arrays/tables:
 

@@ -174,8 +174,8 @@ def sepin_log_densities(z: np.ndarray, eps: np.ndarray, own: np.ndarray, mu: np.
             subset S of size K the sum over the other components is scaled by (N-1)/K_eff
             (unbiased for q, the stratified estimator of Chen et al. 2018); the own component
             q(z_m|x_own) always enters exactly.
-        compile: fuse the per-block arithmetic with ``torch.compile`` (about 3x faster on CPU;
-            a few seconds of compilation per process, cached on disk). None: only when the work
+        compile: fuse the per-block arithmetic with ``torch.compile`` (faster on CPU, after a
+            one-time compilation per process, cached on disk). None: only when the work
             M*K*d exceeds 5e8 elements; any compilation failure falls back to eager torch.
     Returns ``marginal`` [M, d], ``loo`` [M, d], ``joint`` [M] (float64, nats, log-mean over the
     N components). Each is split as own term + others, the own term in closed form; the others

@@ -2,17 +2,18 @@
 
 WSEPIN and RMIG (Do & Tran 2020) are defined for any q(z|x), but their estimators here need a
 density per factor, and CAT-VAE's latent is one categorical variable relaxed by Gumbel-softmax
-(SPEC 3: one group of ``latent_dim`` classes, temperature 0.5): its factor z_i is the i-th
-coordinate of the relaxed sample on the simplex, whose density has no closed form.
+(``docs/design.md``, "Models": one group of ``latent_dim`` classes, temperature 0.5): its
+factor z_i is the i-th coordinate of the relaxed sample on the simplex, whose density has no
+closed form.
 
-Choice: moment matching. The relaxed sample z = softmax((logits + g) / tau), g ~ Gumbel(0, 1),
-is drawn ``n_draws`` times per sample; its per-coordinate mean and variance give
-q(z|x) ~ N(mean, diag(var)). The downstream embedding of CAT (SPEC 3) is softmax(logits), i.e.
-the noise-free mean; this keeps the *posterior noise* of the model (a near one-hot sample has
-tiny variance, a flat one large), which is what the mutual-information metrics measure. Known
-approximations: the simplex constraint (coordinates sum to 1, so they are dependent) and the
-bounded support are ignored. The notebook records ``posterior = "relaxed_categorical_moments"``
-beside CAT's scores.
+Choice: moment matching. The relaxed sample z = softmax((logits + g) / tau), g ~ Gumbel(0, 1), is
+drawn ``n_draws`` times per sample; its per-coordinate mean and variance give q(z|x) ~ N(mean,
+diag(var)). The posterior-mean embedding of CAT (``embedding: mean``) is softmax(logits), i.e. the
+noise-free mean; this keeps the *posterior noise* of the model (a near one-hot sample has tiny
+variance, a flat one large), which is what the mutual-information metrics measure. Known
+approximations: the simplex constraint (coordinates sum to 1, so they are dependent) and the bounded
+support are ignored. The notebook records ``posterior = "relaxed_categorical_moments"`` beside CAT's
+scores.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def relaxed_categorical_moments(logits: np.ndarray, temperature: float = 0.5, n_
 
     Args:
         logits: [N, K] unnormalised class log-probabilities of q(y|x) (CAT-VAE encoder).
-        temperature: relaxation temperature tau (SPEC 3: 0.5).
+        temperature: relaxation temperature tau (CAT-VAE's: 0.5).
         n_draws: Gumbel draws per sample for the moments.
     Returns ``(mu, logvar)`` float64 [N, K] with var floored at ``MIN_VAR``; feed them to
     ``wsepin`` / ``rmig`` like a Gaussian posterior.

@@ -19,11 +19,13 @@ from .correlations import THRESHOLD, disentangled_features, feature_correlations
 from .rmig import rmig_table
 from .wsepin import sepin_table
 
-#: The paper's recommended configuration, used for every model (SPEC 7).
+#: The paper's recommended configuration, used for every model (``docs/design.md``,
+#: "Disentanglement").
 RECOMMENDED: dict[str, list] = {"lr": [1e-3], "init": ["kaiming_uniform"], "optimizer": ["adam"],
                                 "activation": ["tanh"]}
 
-#: Text of the tables and notes for a feature the cohort lacks (SPEC 2.5); its RMIG rows carry
+#: Text of the tables and notes for a feature the cohort lacks (``docs/design.md``, "Bring your
+#: own cohort"); its RMIG rows carry
 #: ``status`` "no_data".
 FEATURE_ABSENT = "feature absent"
 
@@ -123,13 +125,13 @@ def score_runs(records: pd.DataFrame, load: Callable[[str, str], np.ndarray | No
             ``functools.partial(grid.load_embedding, store)``); may raise or return None for a
             kind the model lacks (CAT has no logvar).
     Returns {"correlations", "scores", "rmig", "disentangled"} DataFrames with the columns of
-    tables.CORRELATIONS, DISENTANGLE_SCORES (+ ``posterior``, ``n_encoded``,
-    ``features_absent``: ";"-joined features the cohort lacks), RMIG (+ ``status``: "ok", or
-    "no_data" for a feature the cohort lacks, ``entropy``, ``factor_top1``,
-    ``factor_top2``) and DISENTANGLED_FEATURES. Features the cohort lacks are computed as NaN,
-    never an error (SPEC 2.5). ``n_jobs`` > 1 scores the runs in that many worker processes
-    (joblib's loky pool; ``load`` must then be picklable, e.g. a ``functools.partial`` of
-    ``grid.load_embedding``); the tables are identical to ``n_jobs=1`` (same seeds, same order).
+    tables.CORRELATIONS, DISENTANGLE_SCORES (+ ``posterior``, ``n_encoded``, ``features_absent``:
+    ";"-joined features the cohort lacks), RMIG (+ ``status``: "ok", or "no_data" for a feature the
+    cohort lacks, ``entropy``, ``factor_top1``, ``factor_top2``) and DISENTANGLED_FEATURES. Features
+    the cohort lacks are computed as NaN, never an error (``docs/design.md``, "Bring your own
+    cohort"). ``n_jobs`` > 1 scores the runs in that many worker processes (joblib's loky pool;
+    ``load`` must then be picklable, e.g. a ``functools.partial`` of ``grid.load_embedding``); the
+    tables are identical to ``n_jobs=1`` (same seeds, same order).
     """
     corr_rows, score_rows, rmig_rows, dis_rows = [], [], [], []
     absent = ";".join(unavailable_features(obs, features))

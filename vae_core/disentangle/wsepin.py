@@ -46,7 +46,7 @@ def sepin_table(mu: np.ndarray, logvar: np.ndarray | None, n_samples: int | None
             (exact); an int K < N uses a random subset of K other components plus the own
             component exactly, scaled to be unbiased for q (faster, noisier; documented
             deviation, for very large cohorts).
-        compile: fuse the inner arithmetic with ``torch.compile`` (same numbers, ~3x faster;
+        compile: fuse the inner arithmetic with ``torch.compile`` (same numbers, faster;
             None: automatic above 5e8 elements of work M*N*d).
     Returns a DataFrame indexed by factor (0-based) with columns ``info`` (I(x, z_i)),
     ``sepin`` (I(x, z_i | z_!=i)), ``rho`` and ``wsepin_term`` (rho_i * SEPIN_i); ``attrs``

@@ -1,4 +1,5 @@
-"""Leiden clustering of an embedding and its agreement with known labels (SPEC 6, paper Fig 2-4, 6).
+"""Leiden clustering of an embedding and its agreement with known labels (paper Fig 2-4, 6;
+``docs/design.md``, "Downstream").
 
 The paper builds scanpy's neighbourhood graph on the latent embedding (15 nearest neighbours,
 Euclidean) and clusters it with Leiden, then scores the partition against the cancer type (TCGA)
@@ -14,11 +15,11 @@ Deviations from the paper's defaults:
   what the approximation approximates);
 - Leiden runs a bounded number of iterations, ``n_iterations=2`` (leidenalg's own default,
   ``LEIDEN_N_ITERATIONS``) instead of iterating to convergence (``-1``, the value the paper's
-  scanpy passed). On weakly structured embeddings convergence takes 15-60 s at 11,000 samples
-  and up to ~3 min at 17,000 x 200 on one core, while each iteration after the first changes the
-  partition's quality by well under 1 %. ``python -m vae_core.bench downstream --compare``
-  measures the ARI difference to the converged partition (issue 14: |difference| <= 0.02); pass
-  ``n_iterations=-1`` for the paper's setting.
+  scanpy passed). On weakly structured embeddings convergence is slow at the paper's cohort
+  sizes, while the iterations after the first change the partition's quality very little.
+  ``python -m benchmarks downstream --compare`` measures the ARI difference to the converged
+  partition (target |difference| <= 0.02; ``docs/design.md``, "Deviations from the paper");
+  pass ``n_iterations=-1`` for the paper's setting.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ LEIDEN_ARGS: dict = {
     "n_iterations": LEIDEN_N_ITERATIONS,
 }
 #: ``flavor="igraph"``: igraph's C implementation of the same algorithm (modularity with a
-#: resolution = RBConfiguration) on the *undirected* graph; 10-40x faster on unstructured
-#: embeddings (17,000 x 200, no structure, 2 iterations: 0.6 s vs leidenalg's 10 s).
+#: resolution = RBConfiguration) on the *undirected* graph; much faster than leidenalg on
+#: unstructured embeddings (README, "Benchmarks").
 LEIDEN_IGRAPH_ARGS: dict = {
     "flavor": "igraph", "directed": False, "use_weights": True,
     "n_iterations": LEIDEN_N_ITERATIONS, "objective_function": "modularity",
@@ -106,15 +107,16 @@ def check_n_iterations(n_iterations: int) -> int:
 
 
 def leiden_args(flavor: str = "leidenalg", n_iterations: int = LEIDEN_N_ITERATIONS) -> dict:
-    """The explicit ``scanpy.tl.leiden`` arguments besides resolution/seed (SPEC 6).
+    """The explicit ``scanpy.tl.leiden`` arguments besides resolution/seed (``docs/design.md``,
+    "Downstream").
 
-    ``flavor="leidenalg"`` (SPEC 6, the paper's scanpy default): ``LEIDEN_ARGS`` with
+    ``flavor="leidenalg"`` (the paper's scanpy default): ``LEIDEN_ARGS`` with
     ``RBConfigurationVertexPartition``; ``"igraph"``: ``LEIDEN_IGRAPH_ARGS`` (faster, undirected).
     ``n_iterations`` replaces the default bound (-1: to convergence).
     """
     if flavor not in LEIDEN_FLAVORS:
         raise ValueError(f"unknown Leiden flavor {flavor!r}; valid flavors are "
-                         f"{list(LEIDEN_FLAVORS)} (SPEC 6 uses 'leidenalg').")
+                         f"{list(LEIDEN_FLAVORS)} (the paper's is 'leidenalg').")
     n_iterations = check_n_iterations(n_iterations)
     if flavor == "leidenalg":
         import leidenalg
@@ -135,7 +137,7 @@ def leiden_on_graph(adata, resolution: float = 1.0, seed: int = 0, flavor: str =
 
     args = leiden_args(flavor, n_iterations)
     with warnings.catch_warnings():
-        # scanpy warns that its future default will be flavor="igraph"; we pin leidenalg (SPEC 6).
+        # scanpy warns that its future default will be flavor="igraph"; we pin leidenalg.
         warnings.filterwarnings("ignore", message=".*default backend for leiden.*",
                                 category=FutureWarning)
         sc.tl.leiden(adata, resolution=float(resolution), restrict_to=None,
@@ -148,9 +150,9 @@ def leiden_labels(
     embedding: np.ndarray, n_neighbors: int = 15, resolution: float = 1.0, seed: int = 0,
     flavor: str = "leidenalg", n_iterations: int = LEIDEN_N_ITERATIONS,
 ) -> np.ndarray:
-    """Leiden cluster of every sample (int [n]) on the kNN graph of ``embedding`` (SPEC 6).
+    """Leiden cluster of every sample (int [n]) on the kNN graph of ``embedding``.
 
-    ``flavor="leidenalg"`` (SPEC 6, the paper's scanpy default): ``LEIDEN_ARGS`` with
+    ``flavor="leidenalg"`` (the paper's scanpy default): ``LEIDEN_ARGS`` with
     ``RBConfigurationVertexPartition``; ``"igraph"``: ``LEIDEN_IGRAPH_ARGS`` (faster, undirected).
     ``n_iterations``: bound on Leiden's iterations (default ``LEIDEN_N_ITERATIONS`` = 2,
     leidenalg's default); -1 iterates until the partition stops changing (the paper's scanpy).
@@ -182,12 +184,12 @@ def leiden_ari(
     n_neighbors, resolution, seed
         kNN size (paper: 15), Leiden resolution (1.0), seed of the Leiden optimiser.
     flavor
-        ``"leidenalg"`` (SPEC 6; default) or ``"igraph"`` (same objective, undirected graph,
+        ``"leidenalg"`` (the paper's; default) or ``"igraph"`` (same objective, undirected graph,
         much faster on embeddings without structure; see ``leiden_labels``).
     n_iterations
         Bound on Leiden's iterations: ``LEIDEN_N_ITERATIONS`` (2, leidenalg's default) or -1 to
-        iterate to convergence as the paper's scanpy did (15-60 s at 11,000 samples on weakly
-        structured embeddings; ARI difference measured by ``vae_core.bench downstream
+        iterate to convergence as the paper's scanpy did (much slower on weakly structured
+        embeddings; ARI difference measured by ``python -m benchmarks downstream
         --compare``).
 
     Returns ``(ari, n_clusters)``: ARI (scikit-learn ``adjusted_rand_score``; 1 = the

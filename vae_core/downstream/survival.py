@@ -1,4 +1,5 @@
-"""Cox proportional-hazards AIC of an embedding plus clinical covariates (SPEC 6, paper eq. 8).
+"""Cox proportional-hazards AIC of an embedding plus clinical covariates (paper Eq 8;
+``docs/design.md``, "Downstream").
 
 The paper fits a Cox model on overall survival with age, gender (one-hot) and cancer type
 (one-hot) as covariates plus the latent features, and compares fits by
@@ -8,11 +9,11 @@ coefficients. The covariate-only model is the dashed baseline of Fig 3B.
 Two solvers give the same number:
 
 - ``method="numpy"`` (default): an exact Newton-Raphson on the Efron partial likelihood
-  (the tie handling ``lifelines`` uses), vectorised so that one fit at 11,000 samples x 235
-  columns takes well under a second. It is tested against ``lifelines.CoxPHFitter`` and
+  (the tie handling ``lifelines`` uses), vectorised, so that a fit at the paper's size is much
+  faster than lifelines'. It is tested against ``lifelines.CoxPHFitter`` and
   ``statsmodels`` PHReg (log-likelihood and AIC equal to ~1e-8 relative).
 - ``method="lifelines"``: ``lifelines.CoxPHFitter`` (unpenalised) on the same design; the
-  reference, about 5 s per fit at the paper's size.
+  reference, slower.
 
 Both fit the *unpenalised* partial likelihood on the same design: rows with a missing duration,
 event or covariate are dropped (count reported), categorical covariates are one-hot encoded with
@@ -36,13 +37,14 @@ from ..keys import OBS
 
 log = logging.getLogger(__name__)
 
-#: Default covariates of the paper's Cox model (SPEC 6).
+#: Default covariates of the paper's Cox model (Methods: age, gender, cancer type).
 COVARIATES: tuple[str, ...] = (OBS.AGE, OBS.GENDER, OBS.LABEL)
 #: Residual-norm fraction below which a column counts as collinear with the columns before it.
 COLLINEAR_TOL = 1e-7
 COX_METHODS: tuple[str, ...] = ("numpy", "lifelines")
 #: ``CoxResult.reason`` when the cohort has no usable survival (os_time / os_event absent or
-#: entirely NA): the AIC is NaN and figures draw "n/a: <reason>" (SPEC 2.5, STYLE "Degrade").
+#: entirely NA): the AIC is NaN and figures draw "n/a: <reason>" (``docs/design.md``,
+#: "Downstream": degrade, not crash).
 NO_SURVIVAL = "no survival data in this cohort"
 #: ``CoxResult.reason`` when survival exists but no sample has duration, event and covariates.
 NO_COMPLETE_ROWS = "no sample with complete survival and covariates"
@@ -165,7 +167,8 @@ def survival_reason(obs: pd.DataFrame, *, duration: str = OBS.OS_TIME,
 def available_covariates(obs: pd.DataFrame, covariates: Sequence[str] = COVARIATES
                          ) -> tuple[list[str], list[str]]:
     """Split ``covariates`` into (present, absent): absent = not an ``obs`` column or entirely
-    NA (e.g. a cohort without age or sex). The Cox model uses the present ones (SPEC 2.5)."""
+    NA (e.g. a cohort without age or sex). The Cox model uses the present ones
+    (``docs/design.md``, "Bring your own cohort")."""
     present, absent = [], []
     for c in covariates:
         (absent if c not in obs.columns or _all_missing(obs[c]) else present).append(c)
@@ -205,8 +208,8 @@ def cox_design(
     if missing:
         raise ValueError(
             f"obs lacks column(s) {missing} needed by the Cox model; obs has "
-            f"{list(obs.columns)}. Survival needs canonical obs (SPEC 2.1): {OBS.OS_TIME}, "
-            f"{OBS.OS_EVENT} and the covariates {list(covariates)}."
+            f"{list(obs.columns)}. Survival needs canonical obs (docs/design.md, 'Data'): "
+            f"{OBS.OS_TIME}, {OBS.OS_EVENT} and the covariates {list(covariates)}."
         )
     n = len(obs)
     emb = _check_embedding(embedding, n)
@@ -401,7 +404,7 @@ def cox_fit(
     method: str = "numpy",
     max_iter: int = 50,
 ) -> CoxResult:
-    """Fit the paper's Cox model (SPEC 6) and return a ``CoxResult`` with the AIC and diagnostics.
+    """Fit the paper's Cox model and return a ``CoxResult`` with the AIC and diagnostics.
 
     Parameters
     ----------
@@ -415,7 +418,7 @@ def cox_fit(
     method
         ``"numpy"`` (exact Efron Newton-Raphson, fast) or ``"lifelines"`` (the reference).
 
-    AIC = 2k - 2 log L (paper eq. 8), ``k`` = number of design columns after dropping constant
+    AIC = 2k - 2 log L (paper Eq 8), ``k`` = number of design columns after dropping constant
     and collinear ones, ``L`` the maximised Efron partial likelihood. A cohort without survival
     (``os_time``/``os_event`` absent or all NA) returns ``aic=NaN`` with ``reason`` =
     :data:`NO_SURVIVAL`; covariates absent from the cohort are left out (``covariates`` lists
@@ -470,7 +473,7 @@ def cox_aic(
     *,
     method: str = "numpy",
 ) -> float:
-    """AIC of a Cox PH model on overall survival: covariates plus ``embedding`` (SPEC 6, eq. 8).
+    """AIC of a Cox PH model on overall survival: covariates plus ``embedding`` (paper Eq 8).
 
     ``embedding`` float [n_samples, n_dims] in ``obs`` row order, or ``None`` for the covariate-only
     baseline. Returns NaN when the cohort has no survival data or the fit does not converge; see

@@ -1,4 +1,5 @@
-"""Checks of a cohort against an expanded grid, before anything trains (SPEC 2.5, 4, 5).
+"""Checks of a cohort against an expanded grid, before anything trains (``docs/design.md``,
+"Training protocol" and "Grid and store").
 
 Notebooks 02 and 04 (and 05) call :func:`check_cohort_for_grid` right after ``grid.expand``:
 
@@ -23,12 +24,13 @@ from ..keys import OBS
 
 #: Below this many training samples, ``loss_scale: published`` gets the small-cohort note.
 SMALL_TRAINING_SET = 2000
-#: The paper's KL weight on TCGA: batch 64 over 7,710 training samples (SPEC 9).
+#: The paper's KL weight on TCGA: batch 64 over 7,710 training samples (the paper's Methods).
 PAPER_KL_WEIGHT = 64 / 7710
 
 
 def training_size(labels, train_fraction: float = 0.7) -> int:
-    """Samples in the training part of the stratified split (SPEC 4) for ``labels`` [n].
+    """Samples in the training part of the stratified split (``docs/design.md``, "Training
+    protocol") for ``labels`` [n].
 
     The size depends on the label counts and ``train_fraction`` only, not on the seed.
     """

@@ -22,7 +22,7 @@ rows, negated), which keeps the search in the sparse regime where distinct rows 
 
 Speed: the search evaluates, for one row and one axis, every swap partner at once (numpy over
 the rows), so a pass costs O(n * axes^2) vector operations; measured with
-``python -m vae_core.bench design`` (see ``vae_core/bench/design.py``).
+``python -m benchmarks design`` (see ``benchmarks/design.py``).
 """
 
 from __future__ import annotations

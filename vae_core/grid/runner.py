@@ -1,38 +1,45 @@
-"""Running a grid: ``run(configs, adata, store, executor="local"|"ray")`` (SPEC 5).
+"""Running a grid: ``run(configs, adata, store, executor="local"|"ray")`` (``docs/design.md``,
+"Grid and store" and "Executors").
 
 Every executor trains through the same functions (``train_one``: ``train.fit`` then
 ``train.encode`` on the whole cohort; ``train_stack``: ``train.fit_many`` on a stack of
 compatible configurations, then the same encoding and record per member), and only the driver
 process writes to the store, as results arrive, so resume and the store format are identical
-whatever ran the trainings.
+whatever ran the trainings. Every record carries its ``provenance`` (``vae_core.provenance``:
+versions, git commit, host, the device that trained it and when it finished), collected in the
+process that trained it.
 
 ``local`` with ``n_workers=None`` runs one worker process per usable CPU, one torch thread each
-(``n_workers=1``: in this process). The pool is joblib's loky (STYLE "joblib / loky"): its
-workers start a fresh interpreter that does **not** re-execute the caller's script, so
-``grid.run`` works from a plain script without an ``if __name__ == "__main__":`` guard; a worker
-that dies (killed for memory, a crash in native code, one that cannot import) makes ``run``
-raise ``RuntimeError`` within seconds, never hang. The cohort goes to each worker once, as the
-arguments of the worker's initializer (never with a task); at most ``2 * n_workers`` tasks are
-in flight; an exception in the driver cancels the queued tasks and stops the workers.
-Measured on the 2-core development machine at the quick profile's size
-(``python -m vae_core.bench grid --n-trainings 36``: 2500 x 500 cohort, 36 trainings of the
-quick grid, all six models): two one-thread processes trained 37.1 trainings/min, one process
-with two torch threads 28.5/min, a local Ray with two one-CPU tasks 27.8/min (its start-up
-included). At batch 64 and a few hundred to a few thousand genes a matmul is too small for
-intra-op threading to pay for its synchronisation, whereas independent trainings share nothing
-but the cohort and scale almost linearly. With a handful of trainings the start-up of the worker
+(``n_workers=1``: in this process). The pool is joblib's loky (``docs/design.md``,
+"Executors"): its workers start a fresh interpreter that does **not** re-execute the caller's
+script, so ``grid.run`` works from a plain script without an ``if __name__ == "__main__":``
+guard; a worker that dies (killed for memory, a crash in native code, one that cannot import)
+makes ``run`` raise ``RuntimeError`` within seconds, never hang. The cohort goes to each worker
+once, as the arguments of the worker's initializer (never with a task), together with the
+plugins loaded in the driver (``plugins.loaded()``), which the initializer loads before anything
+else, so a model or metric a plugin registers exists in every worker; at most ``2 * n_workers``
+tasks are in flight; an exception in the driver cancels the queued tasks and stops the workers.
+Ray tasks load the same plugins before they train.
+
+At batch 64 and a few hundred to a few thousand genes a matmul is too small for intra-op
+threading to pay for its synchronisation, whereas independent trainings share nothing but the
+cohort and scale almost linearly: one-thread worker processes train more trainings per minute
+than one process with several torch threads, or Ray with as many one-CPU tasks (measurements:
+the README's Benchmarks section). With a handful of trainings the start-up of the worker
 processes (a few seconds each: torch's import) is not amortised: pass ``n_workers=1``.
 
-Stacks (issue 15, SPEC 9): ``stack_size > 1`` groups compatible configurations (same model,
-latent_dim, activation, optimizer and every other non-axis TrainConfig field: they differ only
-in lr, init, seed and repeat) into stacks of at most ``stack_size``, formed from the to-do list
-after the stored keys are removed (a resumed stack trains only its missing members); each stack
-is one task, trained as one batched model by ``train.fit_many``. That is a GPU lever: on CPU
-stacking gained nothing (0.82-1.03x), so ``default_stack_size`` is 1 there.
+Stacks (``docs/design.md``, "Stacked training"): ``stack_size > 1`` groups compatible
+configurations (equal ``train.stack_group_key``: same model, latent_dim, activation, optimizer
+and the other ``train.STACK_FIELDS``; they may differ in lr, init, seed, repeat and the early
+stopping fields) into stacks of at most ``stack_size``, formed from the to-do list after the
+stored keys are removed (a resumed stack trains only its missing members); each stack is one
+task, trained as one batched model by ``train.fit_many``, which groups by the same rule. That is
+a GPU lever: on CPU stacking does not pay (README, Benchmarks), so ``default_stack_size`` is 1
+there.
 
-Reproducibility: torch's results depend on its thread count (float summation order), and on the
-chaotic runs of a large learning rate that changes a run completely (measured: CAT-VAE, lr 0.1,
-stopped after 40 epochs with one thread and after 5 with two). So every executor trains with **one
+Reproducibility: torch's results depend on its thread count (float summation order), and the
+chaotic runs of a large learning rate can change completely with it (a CAT-VAE at lr 0.1 may stop
+at a very different epoch with one thread than with two). So every executor trains with **one
 torch thread per training** unless the spec's ``train`` sets ``n_threads``; the record keeps
 ``n_threads``. A key then gives the same numbers under ``local`` (any ``n_workers``) and ``ray``.
 """
@@ -52,28 +59,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import plugins as _plugins
+from .. import provenance as _provenance
 from .. import train as _train
 from ..downstream.units import active_units
 from ..keys import OBS, STATUS_FAILED, STATUS_OK
 from ..train import FitResult, TrainConfig
+from ..train.stacked import plan_stacks
 from . import store as _store
 from .spec import config_key
 
 __all__ = [
-    "EXECUTORS", "ON_ERROR", "STACK_VARYING", "active_units", "cohort_arrays",
-    "default_local_workers", "default_stack_size", "run", "stack_key", "stacks", "train_one",
-    "train_stack", "usable_cpus",
+    "EXECUTORS", "ON_ERROR", "active_units", "cohort_arrays", "default_local_workers",
+    "default_stack_size", "run", "stacks", "train_one", "train_stack", "usable_cpus",
 ]
 
 EXECUTORS: tuple[str, ...] = ("local", "ray")
 ON_ERROR: tuple[str, ...] = ("raise", "record")
 
-#: TrainConfig fields in which the members of one stack may differ (each member keeps its own
-#: learning rate, initialisation, seed and repeat); every other field is shared by a stack.
-STACK_VARYING: tuple[str, ...] = ("lr", "init", "seed", "repeat")
-
 #: Stack size ``default_stack_size`` picks on a CUDA device (a starting point: tune it with
-#: ``python -m vae_core.bench stack --device cuda``).
+#: ``python -m benchmarks stack --device cuda``).
 CUDA_STACK_SIZE = 16
 
 
@@ -85,7 +90,7 @@ def cohort_arrays(adata) -> tuple[np.ndarray, np.ndarray]:
     X = np.ascontiguousarray(X, dtype=np.float32)
     if OBS.LABEL not in adata.obs:
         raise ValueError(
-            f"grid.run needs adata.obs[{OBS.LABEL!r}] for the stratified split (SPEC 4); "
+            f"grid.run needs adata.obs[{OBS.LABEL!r}] for the stratified split; "
             f"obs has {list(adata.obs.columns)}."
         )
     labels = np.asarray(adata.obs[OBS.LABEL].astype(str).to_numpy(), dtype=object)
@@ -111,41 +116,28 @@ def _finite(a: np.ndarray | None) -> bool:
 # --------------------------------------------------------------------------- stacks
 
 def default_stack_size(device: str = "auto") -> int:
-    """Trainings per stack for ``grid.run(stack_size=None)`` on ``device`` (SPEC 9, issue 15).
+    """Trainings per stack for ``grid.run(stack_size=None)`` on ``device`` (``docs/design.md``,
+    "Stacked training").
 
     ``device``: "auto" (CUDA when available), "cpu", "cuda", "cuda:N" or a ``torch.device``.
-    1 on CPU (stacking measured 0.82-1.03x there: one training per worker stays fastest);
+    1 on CPU (stacking does not pay there: one training per worker stays fastest);
     ``CUDA_STACK_SIZE`` (16) on CUDA, where one training leaves the GPU nearly idle.
     """
     dev = _train.resolve_device(str(device))
     return CUDA_STACK_SIZE if dev.type == "cuda" else 1
 
 
-def stack_key(config: TrainConfig) -> tuple:
-    """What a stack shares: every TrainConfig field but ``STACK_VARYING`` (lr, init, seed, repeat)."""
-    return tuple((f, v) for f, v in config.to_dict().items() if f not in STACK_VARYING)
-
-
 def stacks(configs: Sequence[TrainConfig], stack_size: int) -> list[list[TrainConfig]]:
     """Group ``configs`` into stacks of at most ``stack_size`` compatible configurations.
 
-    Compatible = equal ``stack_key`` (same model, latent_dim, activation, optimizer and other
-    fixed fields). Stacks come in the order of their first configuration in ``configs``, members
-    in input order; a group of n configurations gives ceil(n / stack_size) stacks, all full but
-    the last. ``stack_size=1`` gives one stack per configuration, in input order.
+    Compatible = equal ``train.stack_group_key`` (same model, latent_dim, activation, optimizer
+    and the other ``train.STACK_FIELDS``), the rule ``train.fit_many`` stacks by. Stacks come in
+    the order of their first configuration in ``configs``, members in input order; a group of n
+    configurations gives ceil(n / stack_size) stacks, all full but the last. ``stack_size=1``
+    gives one stack per configuration, in input order.
     """
-    size = int(stack_size)
-    if size < 1:
-        raise ValueError(f"stack_size must be >= 1, got {stack_size!r}.")
-    if size == 1:
-        return [[c] for c in configs]
-    groups: dict[tuple, list[tuple[int, TrainConfig]]] = {}
-    for i, c in enumerate(configs):
-        groups.setdefault(stack_key(c), []).append((i, c))
-    out = [members[j:j + size] for members in groups.values()
-           for j in range(0, len(members), size)]
-    out.sort(key=lambda s: s[0][0])
-    return [[c for _, c in s] for s in out]
+    configs = list(configs)
+    return [[configs[i] for i in ids] for ids in plan_stacks(configs, stack_size)]
 
 
 # --------------------------------------------------------------------------- one task
@@ -172,11 +164,13 @@ def _payload(config: TrainConfig, cfg: TrainConfig, result: FitResult, X: np.nda
 
     ``config`` is the configuration as given (its key), ``cfg`` the one trained (threads set);
     ``fit_seconds`` the training time charged to this configuration (a stack's time divided by
-    its members); the encoding time is added.
+    its members); the encoding time is added. The record's ``provenance`` is this process's
+    (``provenance.record_provenance``) with the device the fit reports, at the fit's end.
     """
     key = config_key(config)
     t0 = time.perf_counter()
     try:
+        prov = _provenance.record_provenance((result.extra or {}).get("device", cfg.device))
         status, reason = result.status, result.reason or ""
         arrays: dict[str, np.ndarray] = {}
         active = math.nan
@@ -196,7 +190,7 @@ def _payload(config: TrainConfig, cfg: TrainConfig, result: FitResult, X: np.nda
         key=key, cohort=cohort, status=status, epochs=int(result.epochs or 0),
         val_loss=_num(result.val_loss), best_val_loss=_num(result.best_val_loss),
         wall_time=fit_seconds + time.perf_counter() - t0, reason=reason, ari=math.nan,
-        n_clusters=math.nan, aic=math.nan, active_units=active,
+        n_clusters=math.nan, aic=math.nan, active_units=active, provenance=prov,
     )
     return {"key": key, "record": record, "arrays": arrays, "history": list(result.history)}
 
@@ -268,7 +262,8 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(X: np.ndarray, labels: np.ndarray, threads: int) -> None:
-    """Loky initializer: the cohort arrives here, once per worker process."""
+    """The cohort arrives here, once per worker process (``_pool.init_worker`` calls it after
+    loading the driver's plugins)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -321,12 +316,12 @@ def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
         return
     from joblib.externals.loky import ProcessPoolExecutor
 
-    from .._gridpool import init_worker  # light module: workers start in parallel (its doc)
+    from ._pool import init_worker  # light module: workers start in parallel (its doc)
 
     workers = min(n_workers, len(tasks))
     one = {v: "1" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
-                               initargs=(X, labels, 1), env=one)
+                               initargs=(X, labels, 1, tuple(_plugins.loaded())), env=one)
     queue = list(tasks)
     pending: dict[Future, list[str]] = {}
     clean = False
@@ -354,7 +349,8 @@ def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
 
 # --------------------------------------------------------------------------- ray executor
 
-def _ray_train(X, labels, stack, stacked, keep, cohort, threads):
+def _ray_train(X, labels, stack, stacked, keep, cohort, threads, plugins=()):
+    _plugins.load(list(plugins))  # the driver's plugins, before anything trains
     return _train_task(stack, stacked, X, labels, keep, cohort, threads)
 
 
@@ -391,6 +387,7 @@ def _iter_ray(tasks: list[list[TrainConfig]], stacked: bool, X, labels, keep, co
             retry_exceptions=False,
         )
         x_ref, labels_ref = ray.put(X), ray.put(labels)  # the cohort goes to the store once
+        plugins = tuple(_plugins.loaded())
         slots = float(resources.get("CPU", 1.0)) / cpus_per_task
         if num_gpus:
             slots = min(slots, n_gpu / num_gpus)
@@ -401,7 +398,7 @@ def _iter_ray(tasks: list[list[TrainConfig]], stacked: bool, X, labels, keep, co
             while queue and len(pending) < max_in_flight:
                 stack = queue.pop(0)
                 ref = task.remote(x_ref, labels_ref, stack, stacked, tuple(keep), cohort,
-                                  int(cpus_per_task))
+                                  int(cpus_per_task), plugins)
                 pending[ref] = stack
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
@@ -424,7 +421,7 @@ def _failure_record(cfg: TrainConfig, cohort: str, reason: str) -> dict[str, Any
     rec.update(key=config_key(cfg), cohort=cohort, status=STATUS_FAILED, epochs=0,
                val_loss=math.nan, best_val_loss=math.nan, wall_time=math.nan,
                reason=reason, ari=math.nan, n_clusters=math.nan, aic=math.nan,
-               active_units=math.nan)
+               active_units=math.nan, provenance=_provenance.record_provenance(cfg.device))
     return rec
 
 
@@ -485,12 +482,14 @@ def run(
         Embedding kinds to store per successful training: any of "z", "mu", "logvar", "logits"
         (float16 files; failed runs store none).
     stack_size
-        Trainings per stacked model (issue 15, SPEC 9). None: ``default_stack_size(device)`` of
-        the configurations' ``device`` (1 on CPU, 16 on CUDA). With ``stack_size > 1``
-        compatible configurations (differing only in lr, init, seed and repeat) are grouped into
-        stacks of at most ``stack_size`` from the keys still to train, and each stack is one
-        task trained by ``train.fit_many``; records, store, keys and resume are those of
-        ``stack_size=1`` (a record's ``wall_time`` is then its share of the stack's time).
+        Trainings per stacked model (``docs/design.md``, "Stacked training"). None:
+        ``default_stack_size(device)`` of the configurations' ``device`` (1 on CPU, 16 on
+        CUDA). With ``stack_size > 1`` compatible configurations (equal
+        ``train.stack_group_key``: they differ only in lr, init, seed, repeat, the early
+        stopping fields or the embedding mode) are grouped into stacks of at most
+        ``stack_size`` from the keys still to train, and each stack is one task trained by
+        ``train.fit_many``; records, store, keys and resume are those of ``stack_size=1`` (a
+        record's ``wall_time`` is then its share of the stack's time).
     progress
         Show a tqdm bar: done/total (stored before included), failures so far, ETA.
     on_error
@@ -499,12 +498,16 @@ def run(
         grid (finished records stay stored, queued tasks are cancelled), ``"record"`` stores a
         failed record whose reason starts with ``"error:"``. A dead local worker always raises.
 
+    Plugins loaded in this process (``vae_core.plugins.loaded()``) are loaded in every worker
+    process and Ray task before it trains.
+
     Returns
     -------
     pandas.DataFrame
         One row per distinct key, in the order of ``configs``: the grid axes,
         ``keys.RECORD_COLUMNS`` (ari, n_clusters, aic NaN: notebooks 03/04 fill them;
-        active_units = latent dims with Var_x(mu) > 0.01), then the other TrainConfig fields.
+        active_units = latent dims with Var_x(mu) > 0.01), the other TrainConfig fields, then
+        the provenance columns ``prov_*`` (``store.PROVENANCE_COLUMNS``).
     """
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; choose one of {list(EXECUTORS)}.")
@@ -539,9 +542,6 @@ def run(
                    and (_store.read_record(store, k) or {}).get("status") == STATUS_FAILED)
     size = _resolve_stack_size(stack_size, todo)
     stacked = size > 1
-    if stacked and not hasattr(_train, "fit_many"):  # pragma: no cover - issue 15 A not landed
-        raise NotImplementedError("stack_size > 1 needs vae_core.train.fit_many (issue 15); "
-                                  "pass stack_size=1.")
     tasks = stacks(todo, size)  # from the to-do list: a resumed stack trains its missing members
 
     if executor == "local":

@@ -1,9 +1,10 @@
-"""The grid's results store: one atomic file per training, resumable by key.
+"""The grid's results store: one atomic file per training, resumable by key (``docs/design.md``,
+"Grid and store").
 
 Layout of a store directory (``paths.store_dir(profile, name, base_dir)``)::
 
     cohort.json                    fingerprint of the cohort the store was trained on
-    records/<k[:2]>/<key>.json     the record (SPEC 5): config fields + keys.RECORD_COLUMNS
+    records/<k[:2]>/<key>.json     the record: config fields + keys.RECORD_COLUMNS + provenance
     artifacts/<k[:2]>/<key>.npz    embeddings kept (float16) + per-epoch history (JSON string)
 
 Why this is atomic: every file is written to a temporary name in its final directory, flushed and
@@ -20,6 +21,10 @@ writers at once (two drivers, cluster job arrays on a shared network filesystem,
 ``O_APPEND`` is not atomic), needs no partial-line repair, and lets one training be re-run by
 deleting its record. Records are sharded by the first two hex digits of the key (256 folders,
 ~250 files each for the 64,800-training paper grid).
+
+A record's ``provenance`` is a dict (``vae_core.provenance.record_provenance``: versions, git
+commit, device, host, UTC time); tables spread it into ``PROVENANCE_COLUMNS`` (``prov_<field>``),
+NaN for records written before records carried it.
 
 Embeddings are float16 (half the size of float32; ~3 significant digits, far finer than any
 downstream metric needs). An array whose values overflow float16 (|x| > 65504) is kept as float32.
@@ -42,8 +47,9 @@ import numpy as np
 import pandas as pd
 
 from ..keys import RECORD_COLUMNS
+from ..provenance import FIELDS as _PROVENANCE_FIELDS
 from ..tables import CONFIG_COLUMNS
-from ..train import TrainConfig
+from ..train.config import TrainConfig
 
 RECORDS = "records"
 ARTIFACTS = "artifacts"
@@ -52,11 +58,17 @@ EMBEDDING_KINDS: tuple[str, ...] = ("z", "mu", "logvar", "logits")
 _HISTORY = "__history__"
 _F16_MAX = float(np.finfo(np.float16).max)
 
-#: Column order of a records table: grid axes, record columns, then the other TrainConfig fields.
+#: Key of a record's provenance dict, and the prefix of its columns in a records table.
+PROVENANCE = "provenance"
+PROVENANCE_COLUMNS: tuple[str, ...] = tuple(f"prov_{k}" for k in _PROVENANCE_FIELDS)
+
+#: Column order of a records table: grid axes, record columns, the other TrainConfig fields,
+#: then the provenance columns.
 RECORD_TABLE_COLUMNS: tuple[str, ...] = (
     CONFIG_COLUMNS
     + RECORD_COLUMNS
     + tuple(f for f in TrainConfig.__dataclass_fields__ if f not in CONFIG_COLUMNS + RECORD_COLUMNS)
+    + PROVENANCE_COLUMNS
 )
 
 
@@ -196,10 +208,22 @@ def read_record(store: str | os.PathLike, key: str) -> dict[str, Any] | None:
         return None
 
 
+def _flat(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with its ``provenance`` dict spread into ``prov_<field>`` entries."""
+    out = {k: v for k, v in record.items() if k != PROVENANCE}
+    prov = record.get(PROVENANCE)
+    if isinstance(prov, Mapping):
+        out.update({f"prov_{k}": v for k, v in prov.items()})
+    return out
+
+
 def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Records as a DataFrame with the canonical column order (extra columns at the end)."""
+    """Records as a DataFrame with the canonical column order (extra columns at the end); the
+    ``provenance`` dict becomes ``PROVENANCE_COLUMNS`` (NaN where a record has none)."""
+    records = [_flat(r) for r in records]
     df = pd.DataFrame.from_records(records)
-    cols = [c for c in RECORD_TABLE_COLUMNS if c in df.columns or not records]
+    cols = [c for c in RECORD_TABLE_COLUMNS
+            if c in df.columns or not records or c in PROVENANCE_COLUMNS]
     cols += [c for c in df.columns if c not in cols]
     df = df.reindex(columns=cols)
     for c in ("ari", "aic", "n_clusters", "active_units", "val_loss", "best_val_loss",
@@ -214,7 +238,8 @@ def records_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 def load_records(store: str | os.PathLike) -> pd.DataFrame:
     """Every record in ``store`` as a DataFrame (one row per training), sorted by key.
 
-    Columns: the grid axes, ``keys.RECORD_COLUMNS``, then the remaining TrainConfig fields.
+    Columns: the grid axes, ``keys.RECORD_COLUMNS``, the remaining TrainConfig fields, then
+    ``PROVENANCE_COLUMNS`` (NaN for records written before records carried provenance).
     Unreadable record files (impossible with atomic writes, but e.g. after a bad copy) are
     skipped with a warning, so ``run`` trains those keys again.
     """

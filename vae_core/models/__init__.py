@@ -29,7 +29,6 @@ import inspect
 from torch import nn
 
 from .. import registry as _registry
-
 from .base import (
     ACTIVATIONS,
     INITS,

@@ -1,4 +1,5 @@
-"""Shared building blocks of the six VAEs (SPEC 3): encoder, decoder, init, outputs, base class.
+"""Shared building blocks of the six VAEs (``docs/design.md``, "Models"): encoder, decoder, init,
+outputs, base class.
 
 Architecture fixed by the paper (Eltager et al. 2023) for every model:
 encoder ``Linear(G->H) -> BatchNorm1d -> activation -> head``; decoder
@@ -27,7 +28,7 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 @dataclass
 class ModelOutput:
-    """Forward pass of a VAE (SPEC 10). ``None`` where a field does not apply.
+    """Forward pass of a VAE. ``None`` where a field does not apply.
 
     recon  [B, G] (IWAE: [K, B, G])  decoder output x_hat
     z      [B, d] (IWAE: [K, B, d])  latent sample (CAT: relaxed one-hot Gumbel-softmax sample)
@@ -59,7 +60,7 @@ def check_choice(what: str, value: str, allowed: tuple[str, ...]) -> str:
 
 
 def make_activation(name: str) -> nn.Module:
-    """``relu`` -> nn.ReLU, ``tanh`` -> nn.Tanh (SPEC 3)."""
+    """``relu`` -> nn.ReLU, ``tanh`` -> nn.Tanh."""
     check_choice("activation", name, ACTIVATIONS)
     return nn.ReLU() if name == "relu" else nn.Tanh()
 

@@ -1,4 +1,6 @@
-"""The five Gaussian-posterior models: vanilla, beta (capacity), beta-TC, DIP-VAE II, IWAE (SPEC 3).
+"""The five Gaussian-posterior models: vanilla, beta (capacity), beta-TC, DIP-VAE II, IWAE.
+
+Paper Eq 1-6; formulas and constants in ``docs/design.md``, "Models".
 
 Notation per mini-batch of size B, G genes, N training samples, d latent dims:
 rec(x) = sum_g (x_hat_g - x_g)^2; KL(x) = -1/2 sum_j (1 + log s2_j - mu_j^2 - s2_j).

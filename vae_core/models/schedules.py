@@ -1,4 +1,5 @@
-"""Training-step schedules as small pure functions (SPEC 3); ``step`` = global training iteration."""
+"""Training-step schedules as small pure functions (``docs/design.md``, "Models"); ``step`` =
+global training iteration."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Preprocessing at paper scale: time and peak memory (SPEC 2.2 targets: <= 30 s, <= 4 GB).
+"""Preprocessing at paper scale: time and peak memory (targets: <= 30 s, <= 4 GB;
+``docs/design.md``, "Preprocessing").
 
-    python -m vae_core.bench preprocess [--n-samples 11000] [--n-genes 20000]
-                                        [--n-top-genes 5000] [--deviation mean] [--na 0.001]
+    python -m benchmarks preprocess [--n-samples 11000] [--n-genes 20000]
+                                    [--n-top-genes 5000] [--deviation mean] [--na 0.001]
 
 Builds an 11,000 x 20,000 float32 log-expression matrix (gene-specific means and sds, 1 % constant
 genes, a fraction ``--na`` of missing cells, all samples labelled) and times
@@ -39,7 +40,7 @@ def build_matrix(n_samples: int, n_genes: int, na: float, seed: int = 0) -> ad.A
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench preprocess", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m benchmarks preprocess", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-samples", type=int, default=11000)
     ap.add_argument("--n-genes", type=int, default=20000)
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--na", type=float, default=0.001, help="fraction of missing cells")
     args = ap.parse_args(argv)
 
-    from ..data import preprocess
+    from vae_core.data import preprocess
 
     t0 = time.perf_counter()
     adata = build_matrix(args.n_samples, args.n_genes, args.na)

@@ -1,11 +1,13 @@
 """Trainings per hour of ``fit`` and ``fit_many`` against stack size, and profile projections.
 
-    python -m vae_core.bench stack [--device auto|cpu|cuda] [--quick] [--sizes 1,2,4,8]
-                                   [--epochs 1] [--epochs-per-training 45] [--model vanilla]
-                                   [--shapes tcga,quick] [--precision fp32|tf32|bf16]
+    python -m benchmarks stack [--device auto|cpu|cuda] [--quick] [--sizes 1,2,4,8]
+                               [--epochs 1] [--epochs-per-training E] [--stack-epochs E]
+                               [--model vanilla] [--shapes tcga,quick]
+                               [--precision fp32|tf32|bf16]
 
-SPEC 9 / issue 15. For each shape (``tcga``: G 5000, hidden 512, batch 64, 11,014 samples ->
-7,710 training; ``quick``: G 500, the quick profile's 2,500 samples -> 1,750 training) it times
+Throughput as ``docs/design.md``, "Profiles and targets" asks for it. For each shape (``tcga``:
+G 5000, hidden 512, batch 64, 11,014 samples -> 7,710 training; ``quick``: G 500, the quick
+profile's 2,500 samples -> 1,750 training) it times
 a fixed number of whole epochs (training steps + validation, not to convergence; early stopping
 is switched off by ``min_epochs = max_epochs``) of ``fit`` on one configuration and of
 ``fit_many`` on stacks of M configurations (different lr/init/seed, same model). Data are random
@@ -15,9 +17,11 @@ warm-up per shape, each timing is one run; on CUDA ``torch.cuda.synchronize`` br
 MEASURED: seconds per epoch of a training (fit) or of a whole stack (fit_many); member-steps per
 second = M x steps per epoch / seconds per epoch.
 PROJECTED: trainings per hour = 3600 / (seconds per epoch x epochs per training) for ``fit``
-(``--epochs-per-training``, default 45, from the 39-52 measured in issue 15) and
+(``--epochs-per-training``, default the middle of the measured range of epochs until early
+stopping at TCGA size, ``tcga_epochs_to_early_stop`` in ``benchmarks/measured.json``) and
 3600 M / (seconds per stack-epoch x stack epochs) for ``fit_many``, where a stack runs until its
-slowest member (``--stack-epochs``, default 52; conservative, the stack shrinks as members stop);
+slowest member (``--stack-epochs``, default the top of that range; conservative, the stack
+shrinks as members stop);
 profile wall time = its number of trainings (``grid.expand`` of ``params/<profile>.yaml``,
 TCGA + GTEx grids; paper_lite skipped where the file is absent) / trainings per hour at the best
 measured setting, at TCGA size for paper/paper_lite and at quick size for quick (GTEx's larger
@@ -34,6 +38,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from ._util import REPO_ROOT, measured
 
 PAPER_TRAININGS = 71_280
 SHAPES = {  # name: (n_samples, n_genes, hidden)
@@ -55,7 +61,7 @@ def _cohort(n_samples: int, n_genes: int, seed: int = 0):
 
 
 def _configs(m: int, model: str, hidden: int, epochs: int, precision: str, device: str):
-    from ..train import TrainConfig
+    from vae_core.train import TrainConfig
 
     lrs, inits = (1e-3, 3e-4, 1e-4), ("kaiming_uniform", "xavier_uniform", "xavier_normal")
     return [TrainConfig(model=model, latent_dim=50, lr=lrs[i % 3], init=inits[i % 3], seed=i,
@@ -83,22 +89,15 @@ def profile_trainings(profile: str, root: Path) -> int | None:
     """Number of trainings of ``params/<profile>.yaml`` (its grid_tcga + grid_gtex), None if absent."""
     import yaml
 
-    from ..grid import expand
+    from vae_core.grid import expand
 
     path = root / "params" / f"{profile}.yaml"
     if not path.is_file():
         return None
     params = yaml.safe_load(path.read_text())
     train = params.get("train") or {}
-    total = 0
-    for key in ("grid_tcga", "grid_gtex"):
-        if params.get(key):
-            try:
-                total += len(expand(params[key], train=train))
-            except ValueError as exc:  # a spec this version of grid cannot expand
-                print(f"  (params/{profile}.yaml {key}: cannot expand: {exc})")
-                return None
-    return total
+    return sum(len(expand(params[key], train=train))
+               for key in ("grid_tcga", "grid_gtex") if params.get(key))
 
 
 def _fmt_hours(h: float) -> str:
@@ -106,7 +105,7 @@ def _fmt_hours(h: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench stack", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m benchmarks stack", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     ap.add_argument("--quick", action="store_true",
@@ -117,8 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shapes", default="tcga,quick", help="comma-separated: tcga, quick")
     ap.add_argument("--epochs", type=int, default=None,
                     help="epochs timed per run (default CPU 1, CUDA 3)")
-    ap.add_argument("--epochs-per-training", type=float, default=45.0)
-    ap.add_argument("--stack-epochs", type=float, default=52.0)
+    stop = measured("tcga_epochs_to_early_stop")
+    ap.add_argument("--epochs-per-training", type=float, default=(stop["min"] + stop["max"]) / 2,
+                    help="epochs of one fit training in the projection (default %(default)g: the middle of "
+                         "the measured range, benchmarks/measured.json)")
+    ap.add_argument("--stack-epochs", type=float, default=float(stop["max"]),
+                    help="epochs of one fit_many stack in the projection (default %(default)g: the top of "
+                         "the measured range, benchmarks/measured.json)")
     ap.add_argument("--model", default="vanilla")
     ap.add_argument("--precision", default="fp32", choices=("fp32", "tf32", "bf16"))
     ap.add_argument("--threads", type=int, default=None,
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from ..train import fit, fit_many, resolve_device
+    from vae_core.train import fit, fit_many, resolve_device
 
     device = resolve_device(args.device)
     if device.type == "cpu":
@@ -190,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{m * spe / sec_m:>15.1f} {tph:>12.1f} {tph / fit_tph:>7.2f}")
         del adata
 
-    root = Path(os.environ.get("VAE_BENCH_ROOT", Path(__file__).resolve().parents[2]))
+    root = Path(os.environ.get("VAE_BENCH_ROOT", REPO_ROOT))
     print("\nPROJECTED wall time per profile on this device, one process (fit, and the best "
           "measured setting above)")
     for profile, shape in (("paper", "tcga"), ("paper_lite", "tcga"), ("quick", "quick")):
@@ -200,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             note = f" (params/paper.yaml expands to {n}; using the paper's {PAPER_TRAININGS})"
             n = PAPER_TRAININGS
         if n is None:
-            print(f"  {profile:10}: params/{profile}.yaml absent or not expandable, skipped")
+            print(f"  {profile:10}: params/{profile}.yaml absent, skipped")
             continue
         if shape not in best:
             print(f"  {profile:10}: shape {shape!r} not measured, skipped")

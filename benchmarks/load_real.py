@@ -1,14 +1,15 @@
-"""Load time and peak memory of the real-data loaders at real size (SPEC 2.3).
+"""Load time and peak memory of the real-data loaders at real size (``docs/design.md``, "Real
+sources").
 
 Writes synthetic files in the exact real formats and shapes into a temporary directory, then
-times ``load_tcga`` / ``load_gtex`` on them with :class:`~vae_core.bench._util.PeakMemory`:
+times ``load_tcga`` / ``load_gtex`` on them with :class:`benchmarks._util.PeakMemory`:
 
 - TCGA: Xena ``.gz`` matrix, 20,531 genes x 11,069 samples (values like ``8.1234``, a few ``NA``
   rows), plus a TCGA-CDR-style clinical table (33 types). Target: <= 2 min, <= 6 GB.
 - GTEx: GCT 1.2 ``.gz``, 56,200 genes x 17,382 samples, plus sample attributes (30 tissues).
   Target: <= 5 min, <= 12 GB.
 
-Usage: ``python -m vae_core.bench load_real [--cohort tcga|gtex|both] [--scale 0.1] [--keep]``
+Usage: ``python -m benchmarks load_real [--cohort tcga|gtex|both] [--scale 0.1] [--keep]``
 (``--scale`` multiplies both dimensions, for quick checks).
 """
 
@@ -133,7 +134,7 @@ def _measure(cohort: str, d: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Write synthetic real-size files, load them, print time and peak memory per cohort."""
-    p = argparse.ArgumentParser(prog="python -m vae_core.bench load_real")
+    p = argparse.ArgumentParser(prog="python -m benchmarks load_real")
     p.add_argument("--cohort", choices=["tcga", "gtex", "both"], default="both")
     p.add_argument("--scale", type=float, default=1.0, help="multiply both dimensions")
     p.add_argument("--tmp-dir", default=None, help="where to write the synthetic files")

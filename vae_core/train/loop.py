@@ -1,13 +1,15 @@
-"""Training: ``TrainConfig``, ``fit`` and ``encode`` (SPEC 4).
+"""One training: ``fit`` and ``encode``, and the pieces ``fit_many`` shares with them.
 
 CONTRACT (shared with ``grid``): ``fit(config, adata)`` never raises for a diverging run; it
 returns a ``FitResult`` with ``status="failed"`` and a reason.
 
-The loop is written for speed on small dense data (SPEC 9): the training matrix lives in one
-tensor on the device; each epoch draws a seeded ``randperm``, gathers the epoch's batches into one
-contiguous buffer with ``index_select`` (last partial batch dropped) and walks it by views; losses
-are accumulated as tensors (one host sync per epoch); non-finite losses/parameters are checked once
-per epoch; the optimizer uses the fused (else foreach) kernels; gradients are set to None.
+The loop is written for speed on small dense data (``docs/design.md``, "Training protocol"):
+the training matrix lives in one tensor on the device; each epoch draws a seeded ``randperm``,
+gathers the epoch's batches into one contiguous buffer with ``index_select`` (last partial batch
+dropped) and walks it by views; losses are accumulated as tensors (one host sync per epoch);
+non-finite losses/parameters are checked once per epoch; the optimizer uses the fused (else
+foreach) kernels; gradients are set to None. The per-epoch stopping rule and history are
+:class:`~vae_core.train.early_stop.EpochTracker`'s, the same object ``fit_many`` uses.
 """
 
 from __future__ import annotations
@@ -16,71 +18,18 @@ import contextlib
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from .data.split import stratified_split
-from .models import MODELS, build
-from .models.base import ACTIVATIONS, INITS, LOSS_SCALES
-
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-EMBEDDINGS = ("sample", "mean")
-#: ``TrainConfig.precision``: fp32 everywhere; tf32 matmuls on CUDA (no-op on CPU); bf16 autocast
-#: of the forward pass with fp32 master weights, fp32 loss and fp32 validation.
-PRECISIONS = ("fp32", "tf32", "bf16")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """One training: the grid's five hyperparameters plus the fixed protocol (SPEC 4)."""
-
-    model: str = "vanilla"
-    latent_dim: int = 10
-    lr: float = 1e-3
-    init: str = "kaiming_uniform"
-    optimizer: str = "adam"
-    activation: str = "tanh"
-    seed: int = 0
-    repeat: int = 0
-    batch_size: int = 64
-    max_epochs: int = 1000
-    min_epochs: int = 5
-    patience: int = 3
-    min_delta: float = 1e-4
-    loss_scale: str = "published"
-    embedding: str = "sample"
-    device: str = "auto"
-    hidden: int = 512
-    train_fraction: float = 0.7
-    n_threads: int | None = None
-    precision: str = "fp32"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass
-class FitResult:
-    """Outcome of one training (SPEC 10)."""
-
-    config: TrainConfig
-    status: str                       # "ok" | "failed"
-    epochs: int
-    val_loss: float                   # validation loss of the model kept (nan if failed early)
-    best_val_loss: float
-    history: list[dict[str, float]]   # per epoch: epoch, train_loss, val_loss, train_<term>, val_<term>
-    model: Any                        # the torch module (eval mode), None if it never built
-    train_idx: np.ndarray
-    val_idx: np.ndarray
-    reason: str = ""
-    wall_time: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
+from ..data.split import stratified_split
+from ..models import build
+from .config import EMBEDDINGS, OPTIMIZERS, FitResult, TrainConfig, check_config
+from .early_stop import EpochTracker
 
 # --------------------------------------------------------------------------- helpers
+
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` -> cuda if available else cpu; otherwise ``torch.device(device)`` (checked)."""
@@ -91,23 +40,6 @@ def resolve_device(device: str) -> torch.device:
         raise ValueError(f"device {device!r} requested but CUDA is not available; "
                          "use device='auto' or 'cpu'.")
     return dev
-
-
-def check_config(config: TrainConfig) -> None:
-    """Raise ValueError naming the bad field, its value and the valid choices."""
-    choices = {"model": MODELS, "optimizer": OPTIMIZERS, "activation": ACTIVATIONS,
-               "init": INITS, "loss_scale": LOSS_SCALES, "embedding": EMBEDDINGS,
-               "precision": PRECISIONS}
-    for name, allowed in choices.items():
-        value = getattr(config, name)
-        if value not in allowed:
-            raise ValueError(f"TrainConfig.{name}={value!r} is not valid; choose one of "
-                             f"{list(allowed)}.")
-    for name in ("latent_dim", "batch_size", "max_epochs", "hidden"):
-        if int(getattr(config, name)) < 1:
-            raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(config, name)!r}.")
-    if not (config.lr > 0 and math.isfinite(config.lr)):
-        raise ValueError(f"TrainConfig.lr must be a positive finite number, got {config.lr!r}.")
 
 
 def make_optimizer(name: str, params, lr: float, device: torch.device) -> torch.optim.Optimizer:
@@ -126,6 +58,30 @@ def make_optimizer(name: str, params, lr: float, device: torch.device) -> torch.
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, foreach=True)
     raise ValueError(f"unknown optimizer {name!r}; choose one of {list(OPTIMIZERS)}.")
+
+
+def build_model(config: TrainConfig, n_genes: int) -> torch.nn.Module:
+    """``config``'s model, freshly initialised from ``config.seed`` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        return build(config.model, n_genes, config.latent_dim, activation=config.activation,
+                     init=config.init, loss_scale=config.loss_scale, hidden=config.hidden,
+                     batch_size=int(config.batch_size))
+
+
+def generators(config: TrainConfig, device: torch.device
+               ) -> tuple[torch.Generator, torch.Generator]:
+    """(shuffling generator on the CPU from ``seed``, noise generator on ``device`` from
+    ``seed + 1``): every training's two random streams."""
+    return (torch.Generator().manual_seed(config.seed),
+            torch.Generator(device=device).manual_seed(config.seed + 1))
+
+
+def fit_extra(config: TrainConfig, device: torch.device, n_train: int, steps_per_epoch: int,
+              steps: int) -> dict[str, Any]:
+    """``FitResult.extra`` of a training (``fit_many`` adds its stack's fields)."""
+    return {"steps_per_epoch": steps_per_epoch, "device": str(device), "n_train": n_train,
+            "precision": config.precision, "steps": steps}
 
 
 def _dense_float32(X) -> np.ndarray:
@@ -164,29 +120,6 @@ def evaluate(model, X: torch.Tensor, n_train: int, step: int, batch_size: int,
     return acc / n, names
 
 
-# --------------------------------------------------------------------------- fit
-
-def fit(config: TrainConfig, adata) -> FitResult:
-    """Train ``config`` on ``adata`` (X float32 z-scored, obs["label"]) per SPEC 4.
-
-    Stratified 70/30 split by label with ``config.seed``; fresh initialisation from the seed;
-    batches of ``batch_size`` from a seeded permutation (last partial batch dropped); validation
-    on the whole validation part in eval mode after every epoch; early stopping on the validation
-    loss (``min_delta``, ``patience``, ``min_epochs`` .. ``max_epochs``), keeping the model at the
-    stop; ExponentialLR per epoch as published (model's ``lr_gamma``). A non-finite loss or
-    parameter ends the run with ``status="failed"`` (``reason`` names what and the epoch); it never
-    raises for that. ``extra`` holds ``steps`` (global iterations), ``steps_per_epoch``, ``device``
-    and ``n_train``. Same seed (and thread count) -> identical numbers.
-    """
-    t0 = time.perf_counter()
-    check_config(config)
-    device = resolve_device(config.device)
-    X = training_matrix(adata)
-    train_idx, val_idx = split_for(config, adata)
-    with execution_settings(config, device):
-        return _fit(config, X, train_idx, val_idx, device, t0)
-
-
 def training_matrix(adata) -> np.ndarray:
     """adata.X as a dense C-contiguous float32 [n, G] array, checked (2-D, finite, labelled)."""
     if "label" not in adata.obs:
@@ -220,8 +153,8 @@ def execution_settings(config: TrainConfig, device: torch.device):
     (CPU float32 products stay float32). Denormals (|v| < 1.2e-38 in float32) are flushed to
     zero on CPU (``torch.set_flush_denormal(True)``, reset to PyTorch's default ``False`` after):
     IWAE's importance weights put such values in the decoder's gradients, and CPU matrix
-    products on denormals are ~10x slower (IWAE at TCGA size: 35 -> ~7 s per epoch); values that
-    small change no loss or gradient visibly.
+    products on denormals are many times slower (see the README's Benchmarks section); values
+    that small change no loss or gradient visibly.
     """
     old_threads = torch.get_num_threads()
     old_prec = torch.get_float32_matmul_precision()
@@ -254,93 +187,91 @@ def output_as_float(out):
                                        if getattr(out, f.name) is not None})
 
 
+# --------------------------------------------------------------------------- fit
+
+def fit(config: TrainConfig, adata) -> FitResult:
+    """Train ``config`` on ``adata`` (X float32 z-scored, obs["label"]).
+
+    The protocol of ``docs/design.md``, "Training protocol": stratified 70/30 split by label with
+    ``config.seed``; fresh initialisation from the seed; batches of ``batch_size`` from a seeded
+    permutation (last partial batch dropped); validation on the whole validation part in eval
+    mode after every epoch; early stopping on the validation loss (``min_delta``, ``patience``,
+    ``min_epochs`` .. ``max_epochs``), keeping the model at the stop; ExponentialLR per epoch as
+    published (model's ``lr_gamma``). A non-finite loss or parameter ends the run with
+    ``status="failed"`` (``reason`` names what and the epoch); it never raises for that.
+    ``extra`` holds ``steps`` (global iterations), ``steps_per_epoch``, ``device``,
+    ``precision`` and ``n_train``. Same seed (and thread count) -> identical numbers.
+    """
+    t0 = time.perf_counter()
+    check_config(config)
+    device = resolve_device(config.device)
+    X = training_matrix(adata)
+    train_idx, val_idx = split_for(config, adata)
+    with execution_settings(config, device):
+        return _fit(config, X, train_idx, val_idx, device, t0)
+
+
+def _train_epoch(model, opt, batches: torch.Tensor, n_train: int, step: int, bf16: bool,
+                 noise_gen: torch.Generator, device: torch.device
+                 ) -> tuple[list[float], list[str]]:
+    """One epoch of updates over ``batches`` [steps, B, G]: (mean loss and terms, term names)."""
+    model.train()
+    acc, names = None, []
+    for i in range(batches.shape[0]):
+        xb = batches[i]
+        if bf16:
+            with autocast_for("bf16", device):
+                out = model(xb, generator=noise_gen)
+            lo = model.loss(xb, output_as_float(out), n_train, step + i)
+        else:
+            out = model(xb, generator=noise_gen)
+            lo = model.loss(xb, out, n_train, step + i)
+        opt.zero_grad(set_to_none=True)
+        lo.loss.backward()
+        opt.step()
+        v = torch.stack([lo.loss.detach(), *lo.terms.values()])
+        if acc is None:
+            acc, names = v, list(lo.terms)
+        else:
+            acc += v
+    return (acc / batches.shape[0]).tolist(), names  # the epoch's one host sync
+
+
 def _fit(config: TrainConfig, X: np.ndarray, train_idx: np.ndarray, val_idx: np.ndarray,
          device: torch.device, t0: float) -> FitResult:
     n_train, bs, n_genes = len(train_idx), int(config.batch_size), X.shape[1]
-    with torch.random.fork_rng(devices=[]):  # fresh init from the seed, global RNG untouched
-        torch.manual_seed(config.seed)
-        model = build(config.model, n_genes, config.latent_dim, activation=config.activation,
-                      init=config.init, loss_scale=config.loss_scale, hidden=config.hidden,
-                      batch_size=bs)
-    model.to(device)
+    model = build_model(config, n_genes).to(device)
     xtr = torch.from_numpy(X[train_idx]).to(device)
     xval = torch.from_numpy(X[val_idx]).to(device)
-    shuffle_gen = torch.Generator().manual_seed(config.seed)
-    noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    shuffle_gen, noise_gen = generators(config, device)
     opt = make_optimizer(config.optimizer, model.parameters(), config.lr, device)
     sched = (torch.optim.lr_scheduler.ExponentialLR(opt, gamma=model.lr_gamma)
              if model.lr_gamma is not None else None)
     steps_per_epoch = n_train // bs
     n_used = steps_per_epoch * bs
-    history: list[dict[str, float]] = []
-    step, epoch, status, reason = 0, 0, "ok", ""
-    best, wait, val_loss = math.inf, 0, math.nan
-    extra = {"steps_per_epoch": steps_per_epoch, "device": str(device), "n_train": n_train,
-             "precision": config.precision}
-    bf16 = config.precision == "bf16"
-
+    tracker = EpochTracker(config)
+    step = 0
     for epoch in range(1, int(config.max_epochs) + 1):
         t_ep = time.perf_counter()
         perm = torch.randperm(n_train, generator=shuffle_gen)[:n_used].to(device)
         batches = xtr.index_select(0, perm).view(steps_per_epoch, bs, n_genes)
-        model.train()
-        acc, names = None, []
-        for i in range(steps_per_epoch):
-            xb = batches[i]
-            if bf16:
-                with autocast_for("bf16", device):
-                    out = model(xb, generator=noise_gen)
-                lo = model.loss(xb, output_as_float(out), n_train, step)
-            else:
-                out = model(xb, generator=noise_gen)
-                lo = model.loss(xb, out, n_train, step)
-            opt.zero_grad(set_to_none=True)
-            lo.loss.backward()
-            opt.step()
-            step += 1
-            v = torch.stack([lo.loss.detach(), *lo.terms.values()])
-            if acc is None:
-                acc, names = v, list(lo.terms)
-            else:
-                acc += v
-        train_vals = (acc / steps_per_epoch).tolist()  # the epoch's one host sync
+        lr = opt.param_groups[0]["lr"]
+        train_vals, names = _train_epoch(model, opt, batches, n_train, step,
+                                         config.precision == "bf16", noise_gen, device)
+        step += steps_per_epoch
         t_train = time.perf_counter() - t_ep
-        if not math.isfinite(train_vals[0]) or not all(map(math.isfinite, train_vals)):
-            status, reason = "failed", f"non-finite training loss in epoch {epoch}"
-            break
-        if not _params_finite(model):
-            status, reason = "failed", f"non-finite parameters after epoch {epoch}"
+        if not tracker.check_training(epoch, train_vals, _params_finite(model)):
             break
         vacc, vnames = evaluate(model, xval, n_train, step, bs, noise_gen)
-        val_vals = vacc.tolist()
-        val_loss = val_vals[0]
-        rec: dict[str, float] = {"epoch": epoch, "train_loss": train_vals[0], "val_loss": val_loss}
-        rec.update({f"train_{k}": v for k, v in zip(names, train_vals[1:])})
-        rec.update({f"val_{k}": v for k, v in zip(vnames, val_vals[1:])})
-        rec.update(lr=opt.param_groups[0]["lr"], step=step, train_seconds=t_train,
-                   seconds=time.perf_counter() - t_ep)
-        history.append(rec)
-        if not math.isfinite(val_loss):
-            status, reason = "failed", f"non-finite validation loss in epoch {epoch}"
+        if not tracker.end_epoch(epoch, train_vals, names, vacc.tolist(), vnames, lr=lr,
+                                 step=step, train_seconds=t_train,
+                                 seconds=time.perf_counter() - t_ep):
             break
         if sched is not None:
             sched.step()
-        if val_loss < best - config.min_delta:
-            best, wait = val_loss, 0
-        else:
-            wait += 1
-        if epoch >= config.min_epochs and wait >= config.patience:
-            break
-
     model.eval()
-    extra["steps"] = step
-    return FitResult(
-        config=config, status=status, epochs=epoch,
-        val_loss=val_loss if status == "ok" else math.nan,
-        best_val_loss=best if math.isfinite(best) else math.nan,
-        history=history, model=model, train_idx=train_idx, val_idx=val_idx, reason=reason,
-        wall_time=time.perf_counter() - t0, extra=extra,
-    )
+    return tracker.result(model, train_idx, val_idx, time.perf_counter() - t0,
+                          fit_extra(config, device, n_train, steps_per_epoch, step))
 
 
 # --------------------------------------------------------------------------- encode
@@ -373,12 +304,3 @@ def encode(model, X, *, mode: str = "sample", seed: int = 0,
     out: dict[str, np.ndarray | None] = {"z": None, "mu": None, "logvar": None, "logits": None}
     out.update({k: np.concatenate(v).astype(np.float32, copy=False) for k, v in parts.items()})
     return out
-
-
-def __getattr__(name: str):
-    """``vae_core.train.fit_many`` is ``vae_core.stacked.fit_many`` (lazy: stacked imports us)."""
-    if name == "fit_many":
-        from .stacked import fit_many
-
-        return fit_many
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

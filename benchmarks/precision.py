@@ -1,16 +1,16 @@
 """Statistical equivalence of ``precision`` bf16 (or tf32) against fp32 on a quick-like grid.
 
-    python -m vae_core.bench precision [--n-configs 16] [--max-epochs 10] [--precision bf16]
-                                       [--device auto] [--threads 1]
+    python -m benchmarks precision [--n-configs 16] [--max-epochs 10] [--precision bf16]
+                                   [--device auto] [--threads 1]
 
-Issue 15 C. The configurations are an evenly spaced subset of the quick profile's TCGA grid
+The configurations are an evenly spaced subset of the quick profile's TCGA grid
 (``params/quick.yaml`` ``grid_tcga`` expanded, every model), trained with ``fit`` at fp32 and at
 the chosen precision on a simulated TCGA-like cohort of 2,500 samples x 2,000 genes preprocessed
 to 500 (the quick profile's sizes), ``max_epochs`` 10 (early stopping on as in the protocol).
 Reported per configuration: status at each precision, epochs, final validation loss, the
 relative difference |v_p - v_32| / |v_32|; then the summary (median and max relative difference,
-the share within 1 %, whether the failure sets are equal) and the wall-time ratio. The target of
-the issue: every configuration within 1 %, the same failures.
+the share within 1 %, whether the failure sets are equal) and the wall-time ratio. The target:
+every configuration within 1 %, the same failures.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ import argparse
 import dataclasses
 import math
 import time
-from pathlib import Path
 
 import numpy as np
+
+from ._util import REPO_ROOT
 
 
 def quick_configs(n: int, max_epochs: int, device: str):
     """``n`` evenly spaced configurations of the quick profile's TCGA grid (its train fields)."""
     import yaml
 
-    from ..grid import expand
+    from vae_core.grid import expand
 
-    root = Path(__file__).resolve().parents[2]
-    params = yaml.safe_load((root / "params" / "quick.yaml").read_text())
+    params = yaml.safe_load((REPO_ROOT / "params" / "quick.yaml").read_text())
     cfgs = expand(params["grid_tcga"], train={**(params.get("train") or {}),
                                               "max_epochs": max_epochs})
     idx = np.unique(np.linspace(0, len(cfgs) - 1, min(n, len(cfgs))).round().astype(int))
@@ -39,7 +39,7 @@ def quick_configs(n: int, max_epochs: int, device: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench precision", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m benchmarks precision", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-configs", type=int, default=16)
     ap.add_argument("--max-epochs", type=int, default=10)
@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from ..data import preprocess, simulate
-    from ..train import fit, resolve_device
+    from vae_core.data import preprocess, simulate
+    from vae_core.train import fit, resolve_device
 
     device = resolve_device(args.device)
     if device.type == "cpu":

@@ -1,4 +1,4 @@
-"""Dispatch ``python -m vae_core.bench <name> [args]`` to ``vae_core.bench.<name>.main``."""
+"""Dispatch ``python -m benchmarks <name> [args]`` to ``benchmarks.<name>.main``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 import sys
 
-import vae_core.bench as _pkg
+import benchmarks as _pkg
 
 
 def _available() -> list[str]:
@@ -17,13 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     names = _available()
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m vae_core.bench <name> [args]\nbenchmarks: " + ", ".join(names))
+        print("usage: python -m benchmarks <name> [args]\nbenchmarks: " + ", ".join(names))
         return 0
     name = argv[0]
     if name not in names:
         print(f"unknown benchmark {name!r}; available: {', '.join(names)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"vae_core.bench.{name}")
+    module = importlib.import_module(f"benchmarks.{name}")
     return int(module.main(argv[1:]) or 0)
 
 

@@ -1,8 +1,8 @@
 """Grid throughput: trainings per minute, local sequential vs local processes vs Ray.
 
-    python -m vae_core.bench grid [--n-trainings 12] [--n-samples N] [--n-genes G]
-                                  [--max-epochs E] [--modes sequential,processes,ray]
-                                  [--stack-size S]
+    python -m benchmarks grid [--n-trainings 12] [--n-samples N] [--n-genes G]
+                              [--max-epochs E] [--modes sequential,processes,ray]
+                              [--stack-size S]
 
 (defaults: the quick profile's cohort size, genes and epoch cap, read from params/quick.yaml)
 
@@ -15,7 +15,7 @@ one-thread process per CPU; ``ray`` = a local Ray with one CPU (one thread) per 
 minute are printed too: the thread count changes the numbers (and early-stopping epochs) of
 chaotic runs, so the sequential mode may train a different number of epochs. ``--stack-size S``
 (default 1) passes ``stack_size=S`` to ``grid.run`` in every mode: stacks of S compatible
-configurations trained by ``train.fit_many`` (issue 15; on CPU expect no gain).
+configurations trained by ``train.fit_many`` (on CPU expect no gain).
 """
 
 from __future__ import annotations
@@ -29,19 +29,21 @@ import time
 import numpy as np
 import yaml
 
-from .. import grid, paths
-from ..grid.runner import usable_cpus
+from vae_core import grid
+from vae_core.grid.runner import usable_cpus
+
+from ._util import REPO_ROOT
 
 MODES = ("sequential", "processes", "ray")
 
 
 def _quick_params() -> dict:
-    return yaml.safe_load((paths.REPO_ROOT / "params" / "quick.yaml").read_text())
+    return yaml.safe_load((REPO_ROOT / "params" / "quick.yaml").read_text())
 
 
 def _cohort(n_samples: int, n_genes: int, n_top_genes: int, seed: int = 0):
     """The quick cohort: ``simulate`` + ``preprocess`` exactly as notebook 01 builds it."""
-    from ..data import preprocess, simulate
+    from vae_core.data import preprocess, simulate
 
     raw = simulate("tcga", n_samples=n_samples, n_genes=n_genes, seed=seed)
     return preprocess(raw, n_top_genes=n_top_genes), "simulated (vae_core.data.simulate)"
@@ -58,7 +60,7 @@ def quick_slice(n_trainings: int, max_epochs: int) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench grid", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m benchmarks grid", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     quick = _quick_params()
     ap.add_argument("--n-trainings", type=int, default=12)

@@ -1,17 +1,18 @@
-"""Benchmark: projected cost of a whole profile on 2 cores (SPEC 9, issue 14 C).
+"""Benchmark: projected cost of a whole profile on 2 cores (``docs/design.md``, "Profiles and
+targets").
 
-    python -m vae_core.bench profile [paper_lite|quick|paper] [--tcga 3] [--gtex 2] [--cores 2]
-                                     [--genes-raw 6000] [--seed 0] [--save PATH]
-                                     [--per-epoch EPOCHS] [--cohorts tcga,gtex]
-                                     [--from PATH[,PATH...]] [--set KEY=VALUE]
+    python -m benchmarks profile [paper_lite|quick|paper] [--tcga 3] [--gtex 2] [--cores 2]
+                                 [--genes-raw 6000] [--seed 0] [--save PATH]
+                                 [--per-epoch EPOCHS] [--cohorts tcga,gtex]
+                                 [--from PATH[,PATH...]] [--set KEY=VALUE]
 
 The README's numbers: two processes, one per cohort (the profile's 2 workers), then joined:
 
-    python -m vae_core.bench profile paper_lite --tcga 6 --gtex 0 --save tcga.json
-    python -m vae_core.bench profile paper_lite --tcga 0 --gtex 4 --save gtex.json
-    python -m vae_core.bench profile paper_lite --tcga 0 --gtex 0 --per-epoch 3 --cohorts tcga --save pe_tcga.json
-    python -m vae_core.bench profile paper_lite --tcga 0 --gtex 0 --per-epoch 3 --cohorts gtex --save pe_gtex.json
-    python -m vae_core.bench profile paper_lite --from tcga.json,gtex.json,pe_tcga.json,pe_gtex.json
+    python -m benchmarks profile paper_lite --tcga 6 --gtex 0 --save tcga.json
+    python -m benchmarks profile paper_lite --tcga 0 --gtex 4 --save gtex.json
+    python -m benchmarks profile paper_lite --tcga 0 --gtex 0 --per-epoch 3 --cohorts tcga --save pe_tcga.json
+    python -m benchmarks profile paper_lite --tcga 0 --gtex 0 --per-epoch 3 --cohorts gtex --save pe_gtex.json
+    python -m benchmarks profile paper_lite --from tcga.json,gtex.json,pe_tcga.json,pe_gtex.json
 
 ``--per-epoch`` adds the worst case: every training running to ``max_epochs`` at the highest
 cost per epoch measured for its model (``measure_per_epoch``, ``bound``).
@@ -31,9 +32,10 @@ saying which numbers were measured and which projected. Times are CPU seconds of
 (one torch / BLAS / numba thread, so CPU seconds = core-seconds; on a shared machine the wall
 time is longer and printed beside them). Notebook 05's trainings (every model x
 latent dim at the recommended lr 1e-3, adam; ``disentangle.study_spec``) are projected with the
-TCGA sample's mean; its WSEPIN/RMIG scoring is bounded by ``WSEPIN_S_200`` per run (measured by
-``vae_core.bench wsepin`` at 200 dims). Data: the simulation + preprocessing time, plus the
-measured loading of the real downloads (``LOAD_REAL_S``) for profiles on real data.
+TCGA sample's mean; its WSEPIN/RMIG scoring is bounded by ``WSEPIN_S_200`` per run. Data: the
+simulation + preprocessing time, plus the loading of the real downloads (``LOAD_REAL_S``) for
+profiles on real data. Those two, and ``DOWNSTREAM_S``, are earlier measurements of other
+benchmarks, read from ``benchmarks/measured.json`` (with their command, date and machine).
 
 ``quick`` and ``paper``: projection only, from the same per-epoch times (measured here, or read
 with ``--from`` from a ``--save``d run) scaled by training samples x genes, and capped at the
@@ -53,22 +55,26 @@ from typing import Any
 
 import numpy as np
 
-#: Paper sizes (issue 14, SPEC 9): TCGA-side samples after filtering, GTEx-side samples.
+from ._util import REPO_ROOT, measured
+
+#: The paper's sizes: TCGA-side samples after filtering, GTEx-side samples.
 PAPER_N_TCGA = 11014
 PAPER_N_GTEX = 17382
 PROFILES = ("paper_lite", "quick", "paper")
-#: Measured by ``python -m vae_core.bench wsepin`` (README, Benchmarks): WSEPIN of one run at
-#: 11,000 samples x 200 dims with 10,000 Monte-Carlo samples on one core. Notebook 05's scoring
-#: of a run is bounded by this (fewer dims are faster; RMIG and Spearman are seconds), scaled by
-#: the profile's ``wsepin_samples``.
-WSEPIN_S_200 = 85.0
-#: Measured by ``python -m vae_core.bench downstream`` (README): the slowest ARI + AIC of one
-#: configuration, structureless 200-dim embeddings, at 11,000 (TCGA) and 17,000 samples (GTEx),
-#: one core; used when a benchmark run trained nothing itself.
-DOWNSTREAM_S = {"tcga": 4.7, "gtex": 8.5}
-#: Measured by ``python -m vae_core.bench load_real`` (README): loading the real TCGA (48 s) and
-#: GTEx (177 s) downloads, added to the real-data profiles' wall time.
-LOAD_REAL_S = 48.0 + 177.0
+#: WSEPIN of one run at 200 dims with 10,000 Monte-Carlo samples on one core (``python -m
+#: benchmarks wsepin``). Notebook 05's scoring of a run is bounded by this (fewer dims are
+#: faster; RMIG and Spearman are seconds), scaled by the profile's ``wsepin_samples``.
+WSEPIN_S_200: float = float(measured("wsepin_seconds_200_dims"))
+#: The slowest ARI + AIC of one configuration on structureless 200-dim embeddings at the TCGA and
+#: GTEx sizes, one core (``python -m benchmarks downstream``); used when a benchmark run trained
+#: nothing itself.
+DOWNSTREAM_S: dict[str, float] = {k: float(v) for k, v in
+                                  measured("downstream_seconds_structureless").items()}
+#: Loading the real TCGA and GTEx downloads (``python -m benchmarks load_real``), per cohort;
+#: their sum is added to the real-data profiles' wall time.
+LOAD_REAL_BY_COHORT_S: dict[str, float] = {k: float(v) for k, v in
+                                           measured("load_real_seconds").items()}
+LOAD_REAL_S: float = sum(LOAD_REAL_BY_COHORT_S.values())
 
 
 def load_profile(name: str, params_dir: Path) -> dict[str, Any]:
@@ -86,27 +92,11 @@ def _n_models(spec: dict) -> int:
     return len(spec.get("model", [None]))
 
 
-def design(spec: dict, train: dict, seed: int) -> tuple[list, int, str]:
-    """``(configs, count, note)`` of a grid spec: ``grid.expand`` when it accepts the spec.
+def _expand(spec: dict, train: dict, seed: int) -> list:
+    """The configurations of a grid spec (``grid.expand``, ``fraction: N`` designs included)."""
+    from vae_core.grid import expand
 
-    If this checkout's ``grid.expand`` does not know ``fraction: N`` yet, the count is
-    ``models x N x repeats`` (SPEC 5) and the configurations are those of the full product
-    (the sample is then drawn from the full grid; said in ``note``).
-    """
-    from ..grid import expand
-
-    try:
-        configs = expand(spec, train=train, base_seed=seed)
-        return configs, len(configs), "grid.expand"
-    except ValueError as exc:
-        frac = spec.get("fraction")
-        if not isinstance(frac, int) or isinstance(frac, bool):
-            raise
-        full = {k: v for k, v in spec.items() if k != "fraction"}
-        configs = expand(full, train=train, base_seed=seed)
-        count = _n_models(spec) * int(frac) * int(spec.get("repeats", 1))
-        return configs, count, (f"fraction: {frac} not accepted by grid.expand here ({exc}); "
-                                f"count = models x N x repeats, sample from the full product")
+    return expand(spec, train=train, base_seed=seed)
 
 
 def _sample(configs: list, k: int, seed: int) -> list:
@@ -118,7 +108,7 @@ def _sample(configs: list, k: int, seed: int) -> list:
 
 
 def _cohort(kind: str, n: int, genes_raw: int, n_top: int, seed: int):
-    from ..data import preprocess, simulate
+    from vae_core.data import preprocess, simulate
 
     c = time.process_time()
     raw = simulate(kind, n_samples=n, n_genes=genes_raw, seed=seed)
@@ -147,8 +137,8 @@ def measure(params: dict, n_tcga: int, n_gtex: int, genes_raw: int, seed: int,
 
     import torch
 
-    from ..downstream import evaluate
-    from ..train import encode, fit, training_matrix
+    from vae_core.downstream import evaluate
+    from vae_core.train import encode, fit, training_matrix
 
     torch.set_num_threads(1)
     train = dict(params.get("train") or {})
@@ -171,9 +161,7 @@ def measure(params: dict, n_tcga: int, n_gtex: int, genes_raw: int, seed: int,
             continue
         adata, t_data = _cohort(kind, n, genes_raw, n_top, seed)
         out["data_s"] += t_data
-        configs, _, note = design(params[spec_key], train, seed)
-        if note != "grid.expand":
-            print(f"  note: {note}")
+        configs = _expand(params[spec_key], train, seed)
         X = training_matrix(adata)
         for cfg in _sample(configs, k, seed if sample_seed is None else sample_seed):
             cfg = dataclasses.replace(cfg, n_threads=1, device="cpu")
@@ -219,7 +207,7 @@ def measure_per_epoch(params: dict, cohorts: tuple[str, ...], genes_raw: int, se
 
     import torch
 
-    from ..train import fit
+    from vae_core.train import fit
 
     torch.set_num_threads(1)
     train = dict(params.get("train") or {})
@@ -232,7 +220,7 @@ def measure_per_epoch(params: dict, cohorts: tuple[str, ...], genes_raw: int, se
             continue
         adata, t_data = _cohort(kind, n, genes_raw, n_top, seed)
         out["data_s"] = out.get("data_s", 0.0) + t_data
-        configs, _, _ = design(params[spec_key], train, seed)
+        configs = _expand(params[spec_key], train, seed)
         dim = max(c.latent_dim for c in configs)
         res_k = out["per_epoch"].setdefault(kind, {})
         # one untimed epoch first: torch's one-time set-up would otherwise land on the first model
@@ -257,14 +245,14 @@ def measure_per_epoch(params: dict, cohorts: tuple[str, ...], genes_raw: int, se
 def bound(params: dict, meas: dict, seed: int) -> dict | None:
     """Worst case of a profile: every training runs to ``max_epochs`` at its model's measured
     per-epoch cost (``meas["per_epoch"]``); None without those measurements."""
-    from ..disentangle import study_spec
-    from ..grid import expand
+    from vae_core.disentangle import study_spec
+    from vae_core.grid import expand
 
     per = {k: dict(v) for k, v in (meas.get("per_epoch") or {}).items()}
     if "tcga" not in per:
         return None
     # a sampled training's cost per epoch raises its model's figure where it is higher (other
-    # optimizers and learning rates measured up to ~45 % above adam's first epochs)
+    # optimizers and learning rates cost more per epoch than adam's first epochs; README)
     for r in meas.get("trainings", []):
         model = r["config"].split("/")[0]
         table = per.setdefault(r["cohort"], {})
@@ -275,7 +263,7 @@ def bound(params: dict, meas: dict, seed: int) -> dict | None:
     gtex = per.get("gtex") or {m: v * PAPER_N_GTEX / PAPER_N_TCGA for m, v in per["tcga"].items()}
     parts = {}
     for key, table in (("grid_tcga", per["tcga"]), ("grid_gtex", gtex)):
-        configs, _, _ = design(params[key], train, seed)
+        configs = _expand(params[key], train, seed)
         parts[key] = sum(table[c.model] for c in configs) * max_epochs
     nb05 = expand(study_spec(params["disentangle_models"], params["disentangle_latent_dims"]),
                   train=train, base_seed=seed)
@@ -299,17 +287,12 @@ def _per_epoch_unit(rows: list[dict], cohort: str) -> float:
 
 def project(params: dict, meas: dict, profile: str, cores: int, seed: int) -> dict:
     """Projected core-seconds and wall time of ``profile`` from measurements ``meas``."""
-    from ..disentangle import study_spec
+    from vae_core.disentangle import study_spec
 
     rows = meas["trainings"]
     train = dict(params.get("train") or {})
     max_epochs = int(train.get("max_epochs", 1000))
-    counts = {}
-    notes = []
-    for key in ("grid_tcga", "grid_gtex"):
-        _, counts[key], note = design(params[key], train, seed)
-        if note != "grid.expand":
-            notes.append(f"{key}: {note}")
+    counts = {key: len(_expand(params[key], train, seed)) for key in ("grid_tcga", "grid_gtex")}
     n05 = _n_models(study_spec(params["disentangle_models"], params["disentangle_latent_dims"]))
     n05 *= len(params["disentangle_latent_dims"])
     measured_size = profile == "paper_lite"
@@ -360,8 +343,7 @@ def project(params: dict, meas: dict, profile: str, cores: int, seed: int) -> di
             "per_training": {"tcga": t_tcga, "gtex": t_gtex},
             "per_downstream": {"tcga": d_tcga, "gtex": d_gtex}, "parts_core_s": parts,
             "core_s": core_s, "data_s": meas["data_s"], "load_s": load_s,
-            "warmup_s": meas.get("warmup_s", 0.0) * 3, "wall_s": wall, "cores": cores,
-            "notes": notes}
+            "warmup_s": meas.get("warmup_s", 0.0) * 3, "wall_s": wall, "cores": cores}
 
 
 def report_bound(b: dict, p: dict) -> None:
@@ -385,8 +367,6 @@ def report(p: dict) -> None:
     c = p["counts"]
     print(f"\nprojection for profile {p['profile']!r} on {p['cores']} cores "
           f"(per-training times: {p['label']}):")
-    for n in p["notes"]:
-        print(f"  note: {n}")
     print(f"  trainings: TCGA grid {c['grid_tcga']}, GTEx grid {c['grid_gtex']}, notebook 05 "
           f"{p['n05']} (projected with the TCGA mean)")
     print(f"  per training: TCGA {p['per_training']['tcga']:.0f} s, GTEx "
@@ -397,18 +377,20 @@ def report(p: dict) -> None:
     print(f"  {'data (simulate + preprocess)':30s} {p['data_s'] / 3600:7.2f} h (stand-in for "
           "loading the real files; measured)")
     if p.get("load_s"):
+        names = {"tcga": "TCGA", "gtex": "GTEx"}
+        parts = " + ".join(f"{names.get(k, k)} {v:.0f} s" for k, v in LOAD_REAL_BY_COHORT_S.items())
         print(f"  {'loading the real downloads':30s} {p['load_s'] / 3600:7.2f} h (measured by "
-              "bench load_real: TCGA 48 s + GTEx 177 s)")
+              f"benchmarks load_real: {parts})")
     print(f"  {'downstream warm-up':30s} {p['warmup_s'] / 3600:7.2f} h (one per worker, notebooks "
           "03, 04, 05; measured once)")
     print(f"  PROJECTED TOTAL: {p['core_s'] / 3600:.2f} core-h -> {p['wall_s'] / 3600:.2f} h "
-          f"wall on {p['cores']} cores (notebook 05 scoring: an upper bound from bench wsepin, "
-          f"{WSEPIN_S_200:.0f} s per run at 200 dims; not included: notebook 06's figures, "
-          "~1.5 min in the quick profile)")
+          f"wall on {p['cores']} cores (notebook 05 scoring: an upper bound from benchmarks "
+          f"wsepin, {WSEPIN_S_200:.0f} s per run at 200 dims; not included: notebook 06's "
+          f"figures, ~{measured('notebook_06_quick_seconds') / 60:.1f} min in the quick profile)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench profile",
+    ap = argparse.ArgumentParser(prog="python -m benchmarks profile",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("profile", nargs="?", default="paper_lite", choices=PROFILES)
     ap.add_argument("--tcga", type=int, default=3, help="TCGA-side configurations trained")
@@ -427,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a profile parameter for the projection (YAML value; dotted "
                          "keys for nested ones), e.g. --set n_samples_tcga=11014 --set "
                          "train.max_epochs=8")
-    ap.add_argument("--params-dir", default=str(Path(__file__).resolve().parents[2] / "params"))
+    ap.add_argument("--params-dir", default=str(REPO_ROOT / "params"))
     ap.add_argument("--save", default=None, help="write the measurements (JSON) here")
     ap.add_argument("--per-epoch", type=int, default=0, metavar="EPOCHS",
                     help="also time every model for EPOCHS epochs at the largest latent dim and "

@@ -1,34 +1,36 @@
-"""Benchmark: Leiden ARI + Cox AIC for one configuration at the paper's size (SPEC 9).
+"""Benchmark: Leiden ARI + Cox AIC for one configuration at the paper's size.
 
-Target: <= 10 s for 11,000-17,000 samples x 200 latent dims with 33 cancer types, on one core.
+Target (``docs/design.md``, "Profiles and targets"): <= 10 s for 11,000-17,000 samples x 200
+latent dims with 33 cancer types, on one core.
 
-    python -m vae_core.bench downstream [--n 11000] [--dims 200] [--types 33] [--threads 1]
-                                        [--repeats 2] [--lifelines] [--scale 0.6]
-                                        [--flavor leidenalg|igraph] [--n-iterations 2]
-    python -m vae_core.bench downstream --compare [--source trained|scale] [--iters 2,5]
-                                        [--models 8] [--epochs 6] [--sizes 11000,17000]
-                                        [--dims-list 10,50,200] [--scales 0,0.15,1]
+    python -m benchmarks downstream [--n 11000] [--dims 200] [--types 33] [--threads 1]
+                                    [--repeats 2] [--lifelines] [--scale 0.6]
+                                    [--flavor leidenalg|igraph] [--n-iterations 2]
+    python -m benchmarks downstream --compare [--source trained|scale] [--iters 2,5]
+                                    [--models 8] [--epochs 6] [--sizes 11000,17000]
+                                    [--dims-list 10,50,200] [--scales 0,0.15,1]
 
-``--compare`` validates the bounded Leiden (issue 14 D) against the converged partition
-(``n_iterations=-1``) on the same kNN graph: per embedding the time of the graph, of converged
-Leiden and of each bound in ``--iters``, the ARIs and |ARI difference|, then the worst
-difference per bound (acceptance: <= 0.02). ``--source trained`` (default) embeds
+``--compare`` validates the bounded Leiden (``docs/design.md``, "Downstream") against the
+converged partition (``n_iterations=-1``) on the same kNN graph: per embedding the time of the
+graph, of converged Leiden and of each bound in ``--iters``, the ARIs and |ARI difference|, then
+the worst difference per bound (acceptance: <= 0.02). ``--source trained`` (default) embeds
 ``--models`` configurations drawn (seeded) from the quick grid's axes, trained with
 ``vae_core.train.fit`` for ``--epochs`` epochs on a simulated TCGA-side cohort of
 ``--n-cohort`` (11,014) samples x ``--genes`` (500) selected genes: embeddings of the structure
 strengths a quick run produces, from collapsed to well separated. ``--source scale`` uses the
-synthetic embeddings of ``--scale`` for every size x dims x scale (converged Leiden at
-17,000 x 200 without structure takes ~3 min: pick the grid accordingly).
+synthetic embeddings of ``--scale`` for every size x dims x scale (converged Leiden without
+structure takes minutes at the larger sizes, see the README's Benchmarks: pick the grid
+accordingly).
 
-Prints the time of each part (kNN graph, Leiden, ARI, Cox design, Cox fit) for ``--repeats``
-configurations in one process, after the one-time load (or compilation) of the numba kernels of
-scanpy's UMAP-weighted kNN graph, which is printed apart: it is paid once per process, i.e. once
-per notebook or worker, and every configuration's time excludes it. ``--lifelines`` also times the lifelines reference
-fit of the same design. ``--scale 0`` gives an embedding without any type structure (a
-collapsed or untrained model): there leidenalg's iterate-to-convergence (``n_iterations=-1``)
-is the slow part (30-70 s at 11,000 samples); ``--flavor igraph`` shows the alternative.
+Prints the time of each part (kNN graph, Leiden, ARI, Cox fit, of which the Cox design) for
+``--repeats`` configurations in one process, after the one-time load (or compilation) of the
+numba kernels of scanpy's UMAP-weighted kNN graph, which is printed apart: it is paid once per
+process, i.e. once per notebook or worker, and every configuration's time excludes it.
+``--lifelines`` also times the lifelines reference fit of the same design. ``--scale 0`` gives an
+embedding without any type structure (a collapsed or untrained model): there leidenalg's
+iterate-to-convergence (``n_iterations=-1``) is the slow part; ``--flavor igraph`` shows the
+alternative.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -77,13 +79,13 @@ def trained_embeddings(n_models: int, epochs: int, n_cohort: int, genes: int,
     axes (6 models x latent {10, 50} x lr {1e-1, 1e-3} x init {uniform, kaiming_uniform} x
     optimizer {adam, sgd} x activation {tanh, relu}), trained with ``fit`` for ``epochs`` epochs
     (``min_epochs`` = ``epochs``) on one thread and embedded with one sample of q(z|x) on every
-    sample (SPEC 4). Failed (NaN) trainings are skipped with a note.
+    sample (``docs/design.md``, "Training"). Failed (NaN) trainings are skipped with a note.
     """
     import itertools
 
-    from ..data import preprocess, simulate
-    from ..models import MODELS
-    from ..train import TrainConfig, encode, fit, training_matrix
+    from vae_core.data import preprocess, simulate
+    from vae_core.models import MODELS
+    from vae_core.train import TrainConfig, encode, fit, training_matrix
 
     t = time.perf_counter()
     adata = preprocess(simulate("tcga", n_samples=n_cohort, n_genes=4 * genes, seed=seed),
@@ -133,14 +135,15 @@ def scale_embeddings(sizes: list[int], dims: list[int], scales: list[float], typ
 
 def compare(embeddings: list[tuple[str, np.ndarray, np.ndarray]], iters: list[int],
             flavor: str = "leidenalg", seed: int = 0) -> pd.DataFrame:
-    """Bounded vs converged Leiden on the same kNN graph of every embedding (issue 14 D).
+    """Bounded vs converged Leiden on the same kNN graph of every embedding (the bound's acceptance
+    test, ``docs/design.md``, "Downstream").
 
     Returns one row per embedding and bound: name, n, dims, graph_s, converged_s, bounded_s
     (wall) and converged_cpu_s, bounded_cpu_s (this process's CPU time), ari_converged, ari_bounded, abs_diff, clusters_converged, clusters_bounded.
     """
     from sklearn.metrics import adjusted_rand_score
 
-    from ..downstream import clustering
+    from vae_core.downstream import clustering
 
     rows = []
     for name, emb, labels in embeddings:
@@ -186,13 +189,13 @@ def _run_compare(args) -> int:
         else:
             embs = scale_embeddings(_ints(args.sizes), _ints(args.dims_list),
                                     _floats(args.scales), args.types)
-        from ..downstream import clustering
+        from vae_core.downstream import clustering
 
         clustering.neighbors_adata(embs[0][1][:200])  # numba JIT outside the timings
         print(f"bounded vs converged Leiden ({args.flavor}, seed {args.seed}, threads="
               f"{args.threads}) on {len(embs)} embeddings:")
         df = compare(embs, iters, flavor=args.flavor, seed=args.seed)
-    print("summary per bound (acceptance, issue 14 D: max |ARI difference| <= 0.02):")
+    print("summary per bound (acceptance: max |ARI difference| <= 0.02):")
     for it, g in df.groupby("n_iterations"):
         print(f"  n_iterations={it}: max |diff| {g['abs_diff'].max():.4f}, mean "
               f"{g['abs_diff'].mean():.4f} over {len(g)} embeddings; Leiden time mean "
@@ -209,7 +212,7 @@ def _run_compare(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench downstream",
+    ap = argparse.ArgumentParser(prog="python -m benchmarks downstream",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=11000)
     ap.add_argument("--dims", type=int, default=200)
@@ -279,20 +282,21 @@ def main(argv: list[str] | None = None) -> int:
             ari = adjusted_rand_score(obs["label"].astype(str), clusters)
             times["ari"] = time.perf_counter() - t
             t = time.perf_counter()
-            design = survival.cox_design(e, obs)
-            times["cox design (one-hot, QR)"] = time.perf_counter() - t
+            survival.cox_design(e, obs)
+            design_s = time.perf_counter() - t
             t = time.perf_counter()
-            ll, _, conv, n_iter, _ = survival._newton_efron(design.X, design.time, design.event)
-            times["cox fit (numpy Efron Newton)"] = time.perf_counter() - t
-            aic = 2 * design.X.shape[1] - 2 * ll
+            cox = survival.cox_fit(e, obs)
+            times["cox fit (design + Efron Newton)"] = time.perf_counter() - t
             total = sum(times.values())
             label = f"configuration {rep + 1}"
             print(f"-- {label}")
             for k, v in times.items():
                 print(f"   {k:32s} {v:6.2f} s")
+            print(f"   {'  of which cox design (one-hot)':32s} {design_s:6.2f} s   (timed apart; "
+                  "cox_fit builds the same design)")
             print(f"   {'TOTAL ARI + AIC':32s} {total:6.2f} s   (ARI {ari:.3f}, "
-                  f"{len(np.unique(clusters))} clusters, AIC {aic:.1f}, k={design.X.shape[1]}, "
-                  f"{n_iter} Newton steps, converged={conv})")
+                  f"{len(np.unique(clusters))} clusters, AIC {cox.aic:.1f}, k={cox.n_params}, "
+                  f"{cox.n_iter} Newton steps, converged={cox.converged})")
         if args.lifelines:
             t = time.perf_counter()
             res = survival.cox_fit(emb, obs, method="lifelines")

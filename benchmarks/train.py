@@ -1,7 +1,7 @@
-"""Training speed (SPEC 9): trainer effective FLOP/s vs dense matmul and vs a Lightning-style loop.
+"""Training speed: trainer effective FLOP/s vs dense matmul and vs a Lightning-style loop.
 
-    python -m vae_core.bench train [--n-samples 4000] [--n-genes 5000] [--latent 50] [--epochs 3]
-                                   [--threads 1] [--rounds 3] [--model vanilla] [--skip-baseline]
+    python -m benchmarks train [--n-samples 4000] [--n-genes 5000] [--latent 50] [--epochs 3]
+                               [--threads 1] [--rounds 3] [--model vanilla] [--skip-baseline]
 
 In one process: (1) dense matmul FLOP/s at the training shapes (64x5000 @ 5000x512) and for a
 big square product (2048^3); (2) ``vae_core.train.fit`` on a simulated cohort (vanilla, batch 64,
@@ -13,7 +13,7 @@ interleaved rounds each measure matmul (before and after), trainer and baseline 
 each other; each round's ratios use its own measurements (best epoch of each), and the medians
 are reported. The time of one step's five large products alone bounds the achievable ratio to the
 baseline (Amdahl). FLOPs are counted analytically: forward
-2 B (G H + H 2d + d H + H G) per step, backward 2x forward (the convention of SPEC 9; the exact
+2 B (G H + H 2d + d H + H G) per step, backward 2x forward (the usual convention; the exact
 backward skips dL/dx of the first layer, also printed). The ratio vs matmul uses the
 training-shape matmul (the work the trainer actually does); the square one is printed too.
 """
@@ -56,21 +56,10 @@ def step_flops(b: int, g: int, h: int, d: int, exact: bool = False) -> float:
 
 
 def _cohort(n_samples: int, n_genes: int, seed: int = 0):
-    try:
-        from ..data import preprocess, simulate
+    from vae_core.data import preprocess, simulate
 
-        raw = simulate("tcga", n_samples=n_samples, n_genes=int(n_genes * 1.2), seed=seed)
-        return preprocess(raw, n_top_genes=n_genes), "simulated (vae_core.data.simulate)"
-    except NotImplementedError:  # pragma: no cover - before simulate existed
-        import anndata
-        import pandas as pd
-
-        r = np.random.default_rng(seed)
-        lab = r.integers(0, 20, n_samples)
-        X = r.normal(0, 2, (20, n_genes))[lab] + r.normal(size=(n_samples, n_genes))
-        X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
-        obs = pd.DataFrame({"label": pd.Categorical(lab.astype(str))})
-        return anndata.AnnData(X=X, obs=obs), "Gaussian stand-in"
+    raw = simulate("tcga", n_samples=n_samples, n_genes=int(n_genes * 1.2), seed=seed)
+    return preprocess(raw, n_top_genes=n_genes), "simulated (vae_core.data.simulate)"
 
 
 # --------------------------------------------------------------------------- Lightning-style
@@ -148,7 +137,7 @@ def matmul_only_step(b: int, g: int, h: int, reps: int = 20) -> float:
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench train", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m benchmarks train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-samples", type=int, default=4000)
     ap.add_argument("--n-genes", type=int, default=5000)
@@ -164,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-baseline", action="store_true")
     args = ap.parse_args(argv)
 
-    from ..train import TrainConfig, fit
+    from vae_core.train import TrainConfig, fit
 
     torch.set_num_threads(args.threads)
     g, h, d, b = args.n_genes, args.hidden, args.latent, 64

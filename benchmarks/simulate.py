@@ -1,6 +1,7 @@
-"""Simulator speed: the quick-profile cohorts (SPEC 2.4 / issue 2 target: <= 30 s in total).
+"""Simulator speed: the quick-profile cohorts (target: <= 30 s in total; ``docs/design.md``,
+"Simulated cohorts").
 
-    python -m vae_core.bench simulate [--n-tcga 3000] [--n-gtex 2000] [--n-genes 2000]
+    python -m benchmarks simulate [--n-tcga 3000] [--n-gtex 2000] [--n-genes 2000]
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import time
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m vae_core.bench simulate", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m benchmarks simulate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-tcga", type=int, default=3000)
     ap.add_argument("--n-gtex", type=int, default=2000)
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    from ..data import simulate
+    from vae_core.data import simulate
 
     total = 0.0
     for kind, n in (("tcga", args.n_tcga), ("gtex", args.n_gtex)):
