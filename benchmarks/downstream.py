@@ -79,7 +79,7 @@ def trained_embeddings(n_models: int, epochs: int, n_cohort: int, genes: int,
     axes (6 models x latent {10, 50} x lr {1e-1, 1e-3} x init {uniform, kaiming_uniform} x
     optimizer {adam, sgd} x activation {tanh, relu}), trained with ``fit`` for ``epochs`` epochs
     (``min_epochs`` = ``epochs``) on one thread and embedded with one sample of q(z|x) on every
-    sample (``docs/design.md``, "Training"). Failed (NaN) trainings are skipped with a note.
+    sample (``docs/design.md``, "Training protocol"). Failed (NaN) trainings are skipped with a note.
     """
     import itertools
 

@@ -1,4 +1,4 @@
-"""The profile benchmark's projection arithmetic (issue 14 C), on hand-made measurements.
+"""The profile benchmark's projection arithmetic on hand-made measurements.
 
 The benchmark itself trains at the paper's size (minutes per training) and is run by hand; here
 its projection is checked against a total computed by hand from the formula in its docstring.

@@ -325,8 +325,10 @@ def test_evaluate_runs_fills_run_table():
     ])
     runs = ds.evaluate_runs(records, functools.partial(_load, store), obs, survival=True,
                             load_mu=functools.partial(_load, store), progress=False)
-    assert list(runs.columns) == [*RUNS_COLUMNS, ds.REASON_COLUMN, ds.COVARIATES_COLUMN,
-                                  "ari_reason", ds.AIC_REASON_COLUMN]
+    # the run table's columns, then each registered metric's reason/text columns in
+    # registration order (ari: its reason; aic: the covariates used, then its reason)
+    assert list(runs.columns) == [*RUNS_COLUMNS, ds.REASON_COLUMN, "ari_reason",
+                                  ds.COVARIATES_COLUMN, ds.AIC_REASON_COLUMN]
     assert runs["ari_reason"].tolist() == ["", "", ds.TRAINING_FAILED]
     assert runs[ds.AIC_REASON_COLUMN].tolist() == ["", "", ds.TRAINING_FAILED]
     assert set(runs.loc[:1, ds.COVARIATES_COLUMN]) == {"age;gender;label"}
@@ -354,7 +356,7 @@ def test_quicklook_figures_render_from_tables():
     import matplotlib
 
     matplotlib.use("Agg")
-    from vae_core.downstream import quicklook
+    from vae_core.plots import quicklook
 
     runs = _runs([{"key": f"k{i}", "model": m, "status": "ok", "val_loss": 1.0 + i,
                    "ari": 0.1 * i, "aic": 100.0 - i, "latent_dim": 10, "lr": 1e-3,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from vae_core import paths
-from vae_core.plots import EXPECTED_FILES, FIGURES
+from vae_core import paths, plots
+from vae_core.plots import EXPECTED_FILES, FIGURES, catalog
 
 REPO = Path(__file__).resolve().parent.parent
 MIN_BYTES = {"png": 5_000, "pdf": 2_000, "csv": 20, "md": 40}
@@ -52,5 +52,6 @@ def test_smoke_profile_end_to_end(tmp_path):
     index = (res / "index.html").read_text()
     for nb in notebooks:
         assert f'notebooks/{nb.removesuffix(".ipynb")}.html' in index
-    assert index.count("<img ") == len(FIGURES)
+    t = plots.load_tables("smoke", tmp_path)
+    assert index.count("<img ") == len(catalog.outputs(t, kind="figure")) > len(FIGURES)
     assert "Missing expected files" not in index

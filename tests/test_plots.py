@@ -15,6 +15,8 @@ from synthetic import make_synthetic_tables
 
 from vae_core import nbreport, paths, plots
 from vae_core import tables as T
+from vae_core.downstream import metric_registry
+from vae_core.plots import catalog
 from vae_core.plots import figures as F
 from vae_core.plots.io import TABLE_COLUMNS, normalise, read_table
 from vae_core.plots.scorecard import NA, NO, YES, scorecard_rows
@@ -388,12 +390,15 @@ def test_build_all_writes_every_expected_file_and_index(tmp_path):
     (nbdir / "06_figures.html").write_text("<html></html>")
     index = nbreport.write_index("tiny", tmp_path).read_text()
     assert 'href="notebooks/06_figures.html"' in index
-    assert index.count("<img ") == len(plots.FIGURES)
+    # every figure of the catalog, the per-metric figures (metric_ari, metric_aic) included
+    n_figures = len(catalog.outputs(t, kind="figure"))
+    assert n_figures == len(plots.FIGURES) + len(metric_registry.metrics())
+    assert index.count("<img ") == n_figures
     assert 'src="../../figures/tiny/fig2_vanilla_loss_vs_downstream.png"' in index
     assert "tableS2_loss_spearman.md" in index and "Missing expected files" not in index
 
 
-# ------------------------------------------------------------------ scorecard on designs (issue 14 B)
+# ------------------------------------------------------------------ scorecard on designs
 from synthetic import public_export_tables
 
 from vae_core.plots import scorecard as SC

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from vae_core import downstream, grid, models, plugins, plots, registry
+from vae_core import downstream, grid, models, plots, plugins, registry
 from vae_core.downstream import metric_registry
 from vae_core.plots.io import normalise
 from vae_core.plots.scorecard import NA, NOT_IN_PAPER, scorecard_rows

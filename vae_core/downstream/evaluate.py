@@ -18,14 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import tables
-from ..keys import OBS, STATUS_OK
+from .. import plugins, tables
+from ..keys import OBS, OPTIONAL_AXES, STATUS_OK
 from ..tables import RUNS_COLUMNS
-from .. import plugins
 from . import metric_registry as _M
 from .clustering import umap_coordinates
 from .survival import COVARIATES, covariates_note, cox_fit
 from .units import active_units
+
+#: Prefix of a records table's provenance columns (``grid.store.PROVENANCE_COLUMNS``).
+PROVENANCE_PREFIX = "prov_"
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +206,10 @@ def runs_table(records: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
         if c in reasons:
             why = why.where(why.notna(), np.where(failed, TRAINING_FAILED, ""))
         rec[c] = why.fillna("").astype(str)
-    return rec.reindex(columns=list(run_table_columns()))
+    # optional axes (``hidden``) and provenance (``prov_*``) ride along when the records have them
+    extra = [c for c in rec.columns
+             if (c in OPTIONAL_AXES or c.startswith(PROVENANCE_PREFIX)) and c not in RUNS_COLUMNS]
+    return rec.reindex(columns=[*run_table_columns(), *extra])
 
 
 def evaluate_runs(

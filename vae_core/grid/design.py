@@ -1,4 +1,4 @@
-"""Balanced fractional designs for ``fraction: N`` grid specs (SPEC 5, issue 14).
+"""Balanced fractional designs for ``fraction: N`` grid specs (docs/design.md, "Designs").
 
 ``balanced_design(levels, n, seed)`` picks ``n`` distinct rows of the full factorial product of
 ``levels`` (level indices, one column per axis) such that
@@ -48,7 +48,7 @@ SIDEWAYS = 3
 
 @dataclasses.dataclass(frozen=True)
 class DesignReport:
-    """What a balanced design achieved (SPEC 5 "worst pairwise imbalance is reported").
+    """What a balanced design achieved (the worst pairwise imbalance is reported; docs/design.md, "Designs").
 
     levels            number of levels per axis (the axes the design varies)
     n                 rows (configurations per model)

@@ -28,11 +28,11 @@ from .style import (
     MODEL_COLORS,
     OK_COLOR,
     REGRESSION_COLOR,
+    latent_colors,
     model_label,
     new_figure,
     no_data,
     panel_letter,
-    latent_colors,
     value_label,
 )
 
