@@ -66,6 +66,7 @@ from ..downstream.units import active_units
 from ..keys import OBS, STATUS_FAILED, STATUS_OK
 from ..train import FitResult, TrainConfig
 from ..train.stacked import plan_stacks
+from . import scores as _scores
 from . import store as _store
 from .spec import config_key
 
@@ -250,10 +251,15 @@ def train_stack(
 
 
 def _train_task(stack: Sequence[TrainConfig], stacked: bool, X: np.ndarray, labels: np.ndarray,
-                keep: Sequence[str], cohort: str, threads: int | None) -> list[dict[str, Any]]:
+                keep: Sequence[str], cohort: str, threads: int | None,
+                score: _scores.ScorePlan | None = None) -> list[dict[str, Any]]:
     if stacked:
-        return train_stack(stack, X, labels, keep, cohort, threads)
-    return [train_one(c, X, labels, keep, cohort, threads) for c in stack]
+        payloads = train_stack(stack, X, labels, keep, cohort, threads)
+    else:
+        payloads = [train_one(c, X, labels, keep, cohort, threads) for c in stack]
+    for p in payloads if score is not None else ():  # score after train (grid.scores)
+        _scores.score_in_task(p, score)
+    return payloads
 
 
 # --------------------------------------------------------------------------- local executor
@@ -261,19 +267,20 @@ def _train_task(stack: Sequence[TrainConfig], stacked: bool, X: np.ndarray, labe
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(X: np.ndarray, labels: np.ndarray, threads: int) -> None:
-    """The cohort arrives here, once per worker process (``_pool.init_worker`` calls it after
-    loading the driver's plugins)."""
+def _init_worker(X: np.ndarray, labels: np.ndarray, threads: int,
+                 score: _scores.ScorePlan | None = None) -> None:
+    """The cohort (and the score plan of ``run(score=...)``) arrives here, once per worker
+    process (``_pool.init_worker`` calls it after loading the driver's plugins)."""
     import torch
 
     torch.set_num_threads(threads)
-    _WORKER.update(X=X, labels=labels, threads=threads)
+    _WORKER.update(X=X, labels=labels, threads=threads, score=score)
 
 
 def _worker_task(stack: Sequence[TrainConfig], stacked: bool, keep: Sequence[str],
                  cohort: str) -> list[dict[str, Any]]:
     return _train_task(stack, stacked, _WORKER["X"], _WORKER["labels"], keep, cohort,
-                       _WORKER["threads"])
+                       _WORKER["threads"], _WORKER.get("score"))
 
 
 def usable_cpus() -> int:
@@ -303,14 +310,15 @@ def _pool_broken(exc: BaseException, in_flight: list[str]) -> RuntimeError:
 
 def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
                 labels: np.ndarray, keep: Sequence[str], cohort: str,
-                n_workers: int) -> Iterator[dict[str, Any]]:
+                n_workers: int, score: _scores.ScorePlan | None = None
+                ) -> Iterator[dict[str, Any]]:
     if n_workers <= 1 or len(tasks) <= 1:
         import torch
 
         old = torch.get_num_threads()
         try:
             for stack in tasks:  # one thread per training: same numbers as the pool and ray
-                yield from _train_task(stack, stacked, X, labels, keep, cohort, 1)
+                yield from _train_task(stack, stacked, X, labels, keep, cohort, 1, score)
         finally:
             torch.set_num_threads(old)
         return
@@ -321,7 +329,8 @@ def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
     workers = min(n_workers, len(tasks))
     one = {v: "1" for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
-                               initargs=(X, labels, 1, tuple(_plugins.loaded())), env=one)
+                               initargs=(X, labels, 1, tuple(_plugins.loaded()), score),
+                               env=one)
     queue = list(tasks)
     pending: dict[Future, list[str]] = {}
     clean = False
@@ -349,14 +358,14 @@ def _iter_local(tasks: list[list[TrainConfig]], stacked: bool, X: np.ndarray,
 
 # --------------------------------------------------------------------------- ray executor
 
-def _ray_train(X, labels, stack, stacked, keep, cohort, threads, plugins=()):
+def _ray_train(X, labels, stack, stacked, keep, cohort, threads, plugins=(), score=None):
     _plugins.load(list(plugins))  # the driver's plugins, before anything trains
-    return _train_task(stack, stacked, X, labels, keep, cohort, threads)
+    return _train_task(stack, stacked, X, labels, keep, cohort, threads, score)
 
 
 def _iter_ray(tasks: list[list[TrainConfig]], stacked: bool, X, labels, keep, cohort, *,
               n_workers, ray_address, gpu_fraction, cpus_per_task, max_retries,
-              runtime_env) -> Iterator[dict[str, Any]]:
+              runtime_env, score=None) -> Iterator[dict[str, Any]]:
     try:
         import ray
     except ImportError as exc:  # pragma: no cover - ray is an optional extra
@@ -387,6 +396,7 @@ def _iter_ray(tasks: list[list[TrainConfig]], stacked: bool, X, labels, keep, co
             retry_exceptions=False,
         )
         x_ref, labels_ref = ray.put(X), ray.put(labels)  # the cohort goes to the store once
+        score_ref = ray.put(score) if score is not None else None
         plugins = tuple(_plugins.loaded())
         slots = float(resources.get("CPU", 1.0)) / cpus_per_task
         if num_gpus:
@@ -398,7 +408,7 @@ def _iter_ray(tasks: list[list[TrainConfig]], stacked: bool, X, labels, keep, co
             while queue and len(pending) < max_in_flight:
                 stack = queue.pop(0)
                 ref = task.remote(x_ref, labels_ref, stack, stacked, tuple(keep), cohort,
-                                  int(cpus_per_task), plugins)
+                                  int(cpus_per_task), plugins, score_ref)
                 pending[ref] = stack
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
@@ -452,6 +462,7 @@ def run(
     cpus_per_task: int = 1,
     max_retries: int = 3,
     runtime_env: dict | None = None,
+    score: bool | dict | None = None,
 ) -> pd.DataFrame:
     """Train every configuration not yet in ``store``; return the records of all of them.
 
@@ -497,6 +508,12 @@ def run(
         come back as ``status="failed"``) or a Ray worker lost for good: ``"raise"`` stops the
         grid (finished records stay stored, queued tasks are cancelled), ``"record"`` stores a
         failed record whose reason starts with ``"error:"``. A dead local worker always raises.
+    score
+        Score each successful training in the task that trained it (``docs/design.md``,
+        "Scores"): True (``grid.score``'s defaults) or a dict of its metric parameters (e.g.
+        ``{"survival": False, "seed": 0}``); the cells are written beside the record, so a
+        later ``grid.score`` with the same parameters finds them cached. On a GPU node the
+        CPU scoring of one task overlaps the next trainings. None: no scoring here.
 
     Plugins loaded in this process (``vae_core.plugins.loaded()``) are loaded in every worker
     process and Ray task before it trains.
@@ -535,6 +552,8 @@ def run(
     X, labels = cohort_arrays(adata)
     _store.check_cohort(store, _store.cohort_fingerprint(X, labels, cohort))
     _store.clean_stale_tmp(store)
+    _store.verify(store)  # damaged records/artifacts go to quarantine/ and are trained again
+    plan = _scores.plan_for_run(store, adata, score, keep)
 
     done = _store.stored_keys(store)
     todo = [c for k, c in unique.items() if k not in done]
@@ -551,25 +570,31 @@ def run(
             workers = 1  # stacks fill the device from this process
         else:
             workers = default_local_workers()
-        results = _iter_local(tasks, stacked, X, labels, keep, cohort, workers)
+        results = _iter_local(tasks, stacked, X, labels, keep, cohort, workers, plan)
     else:
         results = _iter_ray(tasks, stacked, X, labels, keep, cohort, n_workers=n_workers,
                             ray_address=ray_address, gpu_fraction=gpu_fraction,
                             cpus_per_task=int(cpus_per_task), max_retries=int(max_retries),
-                            runtime_env=runtime_env)
+                            runtime_env=runtime_env, score=plan)
     _drive(results, unique, store, cohort, on_error, progress, total=len(unique),
-           initial=len(unique) - len(todo), n_failed=n_failed)
+           initial=len(unique) - len(todo), n_failed=n_failed, plan=plan)
 
     rows = [_store.read_record(store, k) for k in unique]
     missing = [k for k, r in zip(unique, rows) if r is None]
-    if missing:  # pragma: no cover - only if the store is changed underneath us
-        raise RuntimeError(f"grid store {store} lacks records for keys {missing[:5]} after run.")
+    if missing:  # only if the store is changed underneath this run
+        files = [str(_store.record_path(store, k)) for k in missing[:5]]
+        raise RuntimeError(
+            f"grid store {store}: {len(missing)} of {len(unique)} records are missing or damaged "
+            f"after run (changed by another process or a copy while this run trained?): "
+            f"{files}{' ...' if len(missing) > 5 else ''}. Run grid.verify(store) to move damaged "
+            "files to quarantine/, then grid.run again to train these configurations."
+        )
     return _store.records_frame(rows)
 
 
 def _drive(results: Iterator[dict[str, Any]], unique: dict[str, TrainConfig], store: str,
            cohort: str, on_error: str, progress: bool, *, total: int, initial: int,
-           n_failed: int) -> None:
+           n_failed: int, plan: _scores.ScorePlan | None = None) -> None:
     from tqdm import tqdm
 
     bar = tqdm(total=total, initial=initial, desc=f"grid {cohort}", unit="train",
@@ -591,6 +616,8 @@ def _drive(results: Iterator[dict[str, Any]], unique: dict[str, TrainConfig], st
             else:
                 rec = payload["record"]
                 _store.write_training(store, rec, payload["arrays"], payload["history"])
+                if plan is not None:  # the record first: a score cell implies its record
+                    _scores.write_from_run(store, plan, payload, rec)
             n_failed += rec["status"] == STATUS_FAILED
             bar.set_postfix(failed=n_failed, refresh=False)
             bar.update(1)
