@@ -92,23 +92,91 @@ def evaluate(
     fine). ``aic_reason`` is ``survival.NO_SURVIVAL`` for a cohort without survival and
     ``covariates`` names the Cox covariates used (``covariates_note``).
     """
-    chosen = _M.metrics() if metrics is None else tuple(_M.metric(n) for n in metrics)
-    common = {"label_key": label_key, "covariates": tuple(covariates),
-              "n_neighbors": n_neighbors, "resolution": resolution, "seed": seed,
-              "leiden_flavor": leiden_flavor, "cox_method": cox_method}
+    chosen = chosen_metrics(metrics)
+    common = common_params(label_key=label_key, survival=survival, covariates=covariates,
+                           n_neighbors=n_neighbors, resolution=resolution, seed=seed,
+                           leiden_flavor=leiden_flavor, cox_method=cox_method)
+    cells = {m.name: score_metric(m, embedding, obs, metric_call_params(m, common, metric_params),
+                                  survival=survival)[0]
+             for m in chosen}
+    return assemble_row(chosen, cells, survival=survival)
+
+
+def chosen_metrics(metrics: Sequence[str] | None = None) -> tuple[_M.Metric, ...]:
+    """The registered metrics ``evaluate`` computes: all (``metrics=None``) or those named."""
+    return _M.metrics() if metrics is None else tuple(_M.metric(n) for n in metrics)
+
+
+def common_params(*, label_key: str = OBS.LABEL, survival: bool = True,
+                  covariates: Sequence[str] = COVARIATES, n_neighbors: int = 15,
+                  resolution: float = 1.0, seed: int = 0, leiden_flavor: str = "leidenalg",
+                  cox_method: str = "numpy") -> dict[str, Any]:
+    """The keyword arguments ``evaluate`` offers every metric (``survival`` is not passed to
+    metrics: ``score_metric`` applies it to ``aic``)."""
+    del survival
+    return {"label_key": label_key, "covariates": tuple(covariates),
+            "n_neighbors": n_neighbors, "resolution": resolution, "seed": seed,
+            "leiden_flavor": leiden_flavor, "cox_method": cox_method}
+
+
+def metric_call_params(m: _M.Metric, common: Mapping[str, Any],
+                       metric_params: Mapping[str, Mapping[str, Any]] | None = None
+                       ) -> dict[str, Any]:
+    """``common`` with ``metric_params[m.name]`` added or overriding (what ``m`` is called with;
+    ``m.params_of`` keeps those its function accepts)."""
+    return {**common, **dict((metric_params or {}).get(m.name, {}))}
+
+
+def score_metric(m: _M.Metric, embedding: np.ndarray, obs: pd.DataFrame,
+                 params: Mapping[str, Any], *, survival: bool = True
+                 ) -> tuple[dict[str, Any], bool]:
+    """One metric's columns and ``<name>_reason`` for one embedding (``evaluate``'s cell), and
+    whether the result may be kept (``metric_registry.compute_cell``: False after an unexpected
+    exception of the metric). ``aic`` with ``survival=False`` is NaN with :data:`SURVIVAL_OFF`."""
+    if m.name == "aic" and not survival:
+        return {"aic": math.nan, AIC_REASON_COLUMN: SURVIVAL_OFF, COVARIATES_COLUMN: ""}, True
+    return _M.compute_cell(m, embedding, obs, params)
+
+
+def assemble_row(chosen: Sequence[_M.Metric], cells: Mapping[str, Mapping[str, Any]], *,
+                 survival: bool = True) -> dict[str, Any]:
+    """``evaluate``'s result from the cells of ``chosen`` (``score_metric`` outputs by metric
+    name): every cell's columns, then ``reason`` joining "<name>: <reason>" of the metrics that
+    have one (the ``aic`` of a ``survival=False`` cohort says so in ``aic_reason`` only)."""
     out: dict[str, Any] = {}
     reasons = []
     for m in chosen:
-        if m.name == "aic" and not survival:
-            out.update({"aic": math.nan, AIC_REASON_COLUMN: SURVIVAL_OFF, COVARIATES_COLUMN: ""})
-            continue
-        params = {**common, **dict((metric_params or {}).get(m.name, {}))}
-        res = _M.compute(m, embedding, obs, **params)
+        res = cells[m.name]
         out.update(res)
+        if m.name == "aic" and not survival:
+            continue
         if res.get(m.reason_column):
             reasons.append(f"{m.name}: {res[m.reason_column]}")
     out["reason"] = "; ".join(reasons)
     return out
+
+
+def unloadable_row(key: str, exc: BaseException) -> dict[str, Any]:
+    """``evaluate_many``'s row for a key whose embedding cannot be loaded: every metric NaN with
+    "embedding not loadable: <error>" as its reason."""
+    return failed_row(key, f"embedding not loadable: {exc}")
+
+
+def failed_row(key: str, why: str) -> dict[str, Any]:
+    """A row of ``evaluate_many``'s table for a key that could not be scored: every metric NaN,
+    ``why`` as every reason."""
+    row: dict[str, Any] = {"key": key, "active_units": math.nan}
+    row.update({c: math.nan for c in _M.metric_columns()})
+    row.update({m.reason_column: why for m in _M.metrics()})
+    row.update(reason=why, **{COVARIATES_COLUMN: ""})
+    return row
+
+
+def metrics_frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """``evaluate_many``'s table from its rows (``key``, ``active_units``, ``evaluate``'s
+    output): ``metric_table_columns()``, ``reason`` renamed to ``downstream_reason``."""
+    df = pd.DataFrame.from_records(list(rows)).rename(columns={"reason": REASON_COLUMN})
+    return df.reindex(columns=list(metric_table_columns()))
 
 
 def _evaluate_key(key: str, load: Callable, load_mu: Callable | None, obs: pd.DataFrame,
@@ -118,11 +186,7 @@ def _evaluate_key(key: str, load: Callable, load_mu: Callable | None, obs: pd.Da
     try:
         emb = load(key)
     except (KeyError, OSError, ValueError) as exc:
-        why = f"embedding not loadable: {exc}"
-        row.update({c: math.nan for c in _M.metric_columns()})
-        row.update({m.reason_column: why for m in _M.metrics()})
-        row.update(reason=why, **{COVARIATES_COLUMN: ""})
-        return row
+        return unloadable_row(key, exc)
     row.update(evaluate(emb, obs, **kwargs))
     if load_mu is not None:
         try:
@@ -167,11 +231,10 @@ def evaluate_many(
             if progress and (i % 25 == 0 or i == len(keys)):
                 log.info("downstream: %d/%d evaluated (%.0f s)", i, len(keys),
                          time.perf_counter() - t0)
-    df = pd.DataFrame.from_records(rows).rename(columns={"reason": REASON_COLUMN})
     if progress:
         print(f"downstream: {len(keys)} embeddings evaluated in {time.perf_counter() - t0:.1f} s "
               f"(n_jobs={n_jobs})")
-    return df.reindex(columns=list(metric_table_columns()))
+    return metrics_frame(rows)
 
 
 def runs_table(records: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from .. import registry
 from ..keys import OBS
+from .clustering import LEIDEN_N_ITERATIONS
 
 MetricFn = Callable[..., Mapping[str, Any]]
 
@@ -150,21 +151,30 @@ def compute(m: Metric | str, embedding: np.ndarray, obs: pd.DataFrame,
     """One metric on one embedding: its columns (NaN where it could not be computed) plus
     ``<name>_reason`` ("" when computed). Never raises for what the cohort or the embedding
     lacks; ``params`` that ``fn`` does not accept are ignored."""
+    return compute_cell(m, embedding, obs, params)[0]
+
+
+def compute_cell(m: Metric | str, embedding: np.ndarray, obs: pd.DataFrame,
+                 params: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``compute`` plus whether the result is a property of the inputs (True: the columns, or a
+    NaN with the metric's own ``ValueError`` or a missing ``needs`` column) or an unexpected
+    exception of the metric (False: a bug to fix, so a score cache must not keep it;
+    ``docs/design.md``, "Scores")."""
     m = metric(m) if isinstance(m, str) else m
     out: dict[str, Any] = {c: math.nan for c in m.columns}
     out[m.reason_column] = ""
     absent = missing_needs(m, obs)
     if absent:
         out[m.reason_column] = f"needs obs column(s) {', '.join(absent)}, absent in this cohort"
-        return out
+        return out, True
     try:
         res = dict(m.fn(embedding, obs, **m.params_of(params)))
     except ValueError as exc:   # the metric's own "cannot compute this" (e.g. one cluster)
         out[m.reason_column] = str(exc)
-        return out
+        return out, True
     except Exception as exc:  # noqa: BLE001 - a metric's failure is a recorded NaN
         out[m.reason_column] = f"{type(exc).__name__}: {exc}"
-        return out
+        return out, False
     for c, v in res.items():
         if c in m.columns:
             try:
@@ -176,6 +186,18 @@ def compute(m: Metric | str, embedding: np.ndarray, obs: pd.DataFrame,
     if not out[m.reason_column] and not all(math.isfinite(out[c]) for c in m.columns):
         nan = [c for c in m.columns if not math.isfinite(out[c])]
         out[m.reason_column] = f"{', '.join(nan)} not finite"
+    return out, True
+
+
+def effective_params(m: Metric, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments ``fn`` runs with: its own defaults updated with the subset of
+    ``params`` it accepts (what a score cache must key on: changing a default or passing another
+    value is another result)."""
+    sig = inspect.signature(m.fn)
+    out = {name: p.default for name, p in sig.parameters.items()
+           if p.default is not inspect.Parameter.empty
+           and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    out.update(m.params_of(params))
     return out
 
 
@@ -183,13 +205,16 @@ def compute(m: Metric | str, embedding: np.ndarray, obs: pd.DataFrame,
 
 def ari_metric(embedding: np.ndarray, obs: pd.DataFrame, *, label_key: str = OBS.LABEL,
                n_neighbors: int = 15, resolution: float = 1.0, seed: int = 0,
-               leiden_flavor: str = "leidenalg") -> dict[str, float]:
+               leiden_flavor: str = "leidenalg",
+               n_iterations: int = LEIDEN_N_ITERATIONS) -> dict[str, float]:
     """Adjusted Rand index of Leiden clusters on the embedding's kNN graph vs ``obs[label_key]``
-    (paper, Methods "Clustering"), and the number of clusters."""
+    (paper, Methods "Clustering"), and the number of clusters. ``n_iterations`` bounds Leiden
+    (``clustering.LEIDEN_N_ITERATIONS``; -1: to convergence, the paper's setting)."""
     from .clustering import leiden_ari
 
     ari, n = leiden_ari(embedding, obs[label_key].to_numpy(), n_neighbors=n_neighbors,
-                        resolution=resolution, seed=seed, flavor=leiden_flavor)
+                        resolution=resolution, seed=seed, flavor=leiden_flavor,
+                        n_iterations=n_iterations)
     return {"ari": ari, "n_clusters": n}
 
 

@@ -17,13 +17,27 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def init_worker(X: Any, labels: Any, threads: int, plugins: Sequence[str] = ()) -> None:
+def init_worker(X: Any, labels: Any, threads: int, plugins: Sequence[str] = (),
+                score: Any = None) -> None:
     """Loky initializer: load the driver's plugins first (so a model or metric they register
     exists in this worker before anything else is imported), then hand the cohort (X float32
-    [n, G], labels [n]) to the runner, once per worker."""
+    [n, G], labels [n]) and the score plan of ``run(score=...)`` to the runner, once per
+    worker."""
     from .. import plugins as _plugins
 
     _plugins.load(list(plugins))
     from . import runner
 
-    runner._init_worker(X, labels, threads)
+    runner._init_worker(X, labels, threads, score)
+
+
+def init_score_worker(plan: Any) -> None:
+    """Loky initializer of ``grid.scores``' worker processes: load the driver's plugins (a
+    metric they register must exist here), then keep the score plan (the cohort's obs and the
+    metric parameters), once per worker."""
+    from .. import plugins as _plugins
+
+    _plugins.load(list(plan.plugins))
+    from . import scores
+
+    scores._init_score_worker(plan)
