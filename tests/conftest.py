@@ -46,3 +46,21 @@ def sim_gtex(sim_gtex_raw):
     from vae_core.data import preprocess
 
     return preprocess(sim_gtex_raw, n_top_genes=300)
+
+
+@pytest.fixture
+def clean_registries():
+    """Registrations made by a test (models, metrics, figures, scorecard claims, loaded plugins)
+    are undone afterwards: the registries are process-wide."""
+    from vae_core import models, plugins, registry
+    from vae_core.downstream import metric_registry
+    from vae_core.plots import catalog, scorecard
+
+    saved = [(d, dict(d)) for d in (registry._MODELS, models._CLASSES, metric_registry._METRICS,
+                                    catalog._OUTPUTS, scorecard._CLAIMS)]
+    loaded = list(plugins._LOADED)
+    yield
+    for d, before in saved:
+        d.clear()
+        d.update(before)
+    plugins._LOADED[:] = loaded

@@ -73,7 +73,7 @@ def _params(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_plugin_model_and_metric_flow_through_run_all(tmp_path):
+def test_plugin_model_and_metric_flow_through_run_all(tmp_path, clean_registries):
     params = _params(tmp_path)
     env = dict(os.environ, VAE_BENCH_ROOT=str(tmp_path), MPLBACKEND="Agg",
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))

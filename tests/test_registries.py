@@ -13,25 +13,10 @@ import pytest
 import torch
 
 from vae_core import downstream, grid, models, plots, plugins, registry
-from vae_core.downstream import metric_registry
 from vae_core.plots.io import normalise
 from vae_core.plots.scorecard import NA, NOT_IN_PAPER, scorecard_rows
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def clean_registries():
-    """Registrations made by a test are undone afterwards (the registries are process-wide)."""
-    names, classes = dict(registry._MODELS), dict(models._CLASSES)
-    mets = dict(metric_registry._METRICS)
-    yield
-    registry._MODELS.clear()
-    registry._MODELS.update(names)
-    models._CLASSES.clear()
-    models._CLASSES.update(classes)
-    metric_registry._METRICS.clear()
-    metric_registry._METRICS.update(mets)
 
 
 class L1VAE(models.VAE):

@@ -31,6 +31,7 @@ as a copy of the cohort (``obsm["X_vae"]``, ``uns["vae"]``) for scanpy.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -334,10 +335,21 @@ def write_cell(store: str | os.PathLike, key: str, spec: CellSpec, values: Mappi
     data = {"format": FORMAT, "key": key, "metric": spec.metric, "params_hash": spec.hash,
             "params": spec.params, "training": training, "values": encoded,
             "seconds": _encode(float(seconds)),
-            "provenance": _provenance.record_provenance("cpu")}
+            "provenance": _cell_provenance()}
     _store.atomic_write_bytes(cell_path(store, key, spec.metric, spec.hash),
                               json.dumps(data, sort_keys=True, allow_nan=False).encode())
     return _decode(_M.metric(spec.metric), encoded)
+
+
+@functools.lru_cache(maxsize=1)
+def _scorer_environment() -> tuple[tuple[str, Any], ...]:
+    return tuple(_provenance.record_provenance("cpu").items())
+
+
+def _cell_provenance() -> dict[str, Any]:
+    """``provenance.record_provenance("cpu")`` of this process, the time now (the rest is
+    collected once per process: it does not change and costs milliseconds)."""
+    return {**dict(_scorer_environment()), "time_utc": _provenance.utc_now()}
 
 
 def _roundtrip(m: _M.Metric, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -522,6 +534,12 @@ def _iter_ray(plan: ScorePlan, store: str, todo: list[tuple[str, list[str]]], *,
                 key = pending.pop(ref)
                 try:
                     yield ray.get(ref)
+                except ray.exceptions.RayTaskError as exc:  # the task raised: a bug, say so
+                    raise RuntimeError(
+                        f"downstream: scoring training {key} raised in a Ray task: {exc}\n"
+                        "A metric registered in this process but not in the workers must come "
+                        "from a plugin file (params 'plugins:'). Finished scores are stored: fix "
+                        "the cause and run again.") from exc
                 except ray.exceptions.RayError as exc:  # worker lost after max_retries
                     yield {"key": key, "unloadable": f"scoring task failed: "
                                                      f"{type(exc).__name__}: {exc}"}
