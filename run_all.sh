@@ -6,15 +6,16 @@
 #
 # --params FILE: a params file of your own (e.g. a copy of params/quick.yaml for your cohort);
 # its `profile:` value (else the file name) names the run. Executed notebooks (and their HTML)
-# go to results/<profile>/notebooks/; figures and tables to figures/<profile>/. The source
-# notebooks are never overwritten.
+# go to results/<profile>/notebooks/; figures and tables to figures/<profile>/; the results page
+# to results/<profile>/index.html with provenance.json beside it. The source notebooks are never
+# overwritten.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROFILE=quick
 DATA_DIR=""
 FROM=""
 ONLY=""
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 PARAMS_FILE=""
 PROFILE_SET=""
 while [ $# -gt 0 ]; do
@@ -59,9 +60,14 @@ ROOT="${VAE_BENCH_ROOT:-$REPO}"
 OUT="$ROOT/results/$PROFILE/notebooks"
 mkdir -p "$OUT" "$ROOT/figures/$PROFILE"
 extra=()
-[ -n "$DATA_DIR" ] && extra+=(-p data_dir "$DATA_DIR")
+sets=()   # the same values for the results page's provenance (nbreport index --set KEY=VALUE)
+[ -n "$DATA_DIR" ] && extra+=(-p data_dir "$DATA_DIR") && sets+=(--set "data_dir=$DATA_DIR")
 # the run's name: the notebooks' `profile` parameter agrees with results/<profile>/
-[ -n "$PARAMS_FILE" ] && extra+=(-p profile "$PROFILE")
+[ -n "$PARAMS_FILE" ] && extra+=(-p profile "$PROFILE") && sets+=(--set "profile=$PROFILE")
+# Wall time and peak memory of each notebook, one JSON line each (provenance.json reads them);
+# a whole run starts a new log, --from/--only add to it (the latest entry per notebook counts).
+RUNLOG="$ROOT/results/$PROFILE/run_log.jsonl"
+if [ -z "$ONLY" ] && [ -z "$FROM" ]; then : > "$RUNLOG"; fi
 # Relative entries of the params' `plugins:` list are found beside the params file first.
 export VAE_BENCH_PARAMS_DIR="$(dirname "$PARAMS")"
 # Matplotlib without a display (setup_env.sh points numba's cache into the environment).
@@ -86,7 +92,8 @@ for nb in "$REPO"/notebooks/[0-9][0-9]_*.ipynb; do
   echo "==> [$PROFILE] $name"
   t0=$(date +%s)
   executed+=("$OUT/$name.ipynb")
-  if ! "$BIN/papermill" "$nb" "$OUT/$name.ipynb" -f "$PARAMS" "${extra[@]}" \
+  if ! "$PY" -m vae_core.provenance time --log "$RUNLOG" --name "$name" -- \
+        "$BIN/papermill" "$nb" "$OUT/$name.ipynb" -f "$PARAMS" "${extra[@]}" \
         --cwd "$REPO/notebooks" --kernel python3 --log-level ERROR --no-progress-bar \
         2> >(grep -v "Kernel is running over TCP without encryption" >&2); then
     "$PY" -m vae_core.nbreport failure "$OUT/$name.ipynb" >&2 || true
@@ -99,7 +106,8 @@ for nb in "$REPO"/notebooks/[0-9][0-9]_*.ipynb; do
 done
 export_html
 if [ "$status" -eq 0 ]; then
-  "$PY" -m vae_core.nbreport index --profile "$PROFILE" --root "$ROOT" --params "$PARAMS"
+  "$PY" -m vae_core.nbreport index --profile "$PROFILE" --root "$ROOT" --params "$PARAMS" \
+    "${sets[@]}"
   echo "==> all notebooks done in $(( $(date +%s) - t_all )) s; figures in $ROOT/figures/$PROFILE/"
 fi
 exit "$status"

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_results_page import assert_results_page
 
 from vae_core import paths, plots
 from vae_core.plots import EXPECTED_FILES, FIGURES, catalog
@@ -55,3 +56,7 @@ def test_smoke_profile_end_to_end(tmp_path):
     t = plots.load_tables("smoke", tmp_path)
     assert index.count("<img ") == len(catalog.outputs(t, kind="figure")) > len(FIGURES)
     assert "Missing expected files" not in index
+    # the results page: outputs in their sections, each linked to its anchor in the executed
+    # notebook 06's HTML; provenance.json with every notebook's wall time and peak memory
+    assert_results_page(tmp_path, "smoke", [nb.removesuffix(".ipynb") for nb in notebooks],
+                        REPO / "params" / "smoke.yaml")

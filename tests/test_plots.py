@@ -527,9 +527,12 @@ def test_index_page_renders_the_scorecard_as_a_marked_table(tmp_path, designed):
     rows = scorecard_rows(designed, gtex_source="simulated")
     page = nbreport.write_index("des", tmp_path).read_text()
     assert "<pre>" not in page and "| section |" not in page         # no raw Markdown
-    assert page.count("<tr class='agree'>") == int((rows.agrees == YES).sum())
-    assert page.count("<tr class='disagree'>") == int((rows.agrees == NO).sum())
-    assert page.count("\u2714 agrees") == int((rows.agrees == YES).sum())
+    # the full scorecard near the end of the page; each row also stands beside its figure
+    full = page[page.index("<h2 id='scorecard'>"):page.index("<h2 id='notebooks'>")]
+    assert full.count("<tr class='agree'>") == int((rows.agrees == YES).sum())
+    assert full.count("<tr class='disagree'>") == int((rows.agrees == NO).sum())
+    assert full.count("\u2714 agrees") == int((rows.agrees == YES).sum())
+    assert page.count("\u2714 agrees") == 2 * int((rows.agrees == YES).sum())
     assert "<td>fraction: 36</td>" in page
     assert "<blockquote><strong>This run is on SIMULATED cohorts</strong>" in page
     assert "<td>vanilla VAE: |Spearman rho| validation loss vs ARI</td>" in page

@@ -8,6 +8,7 @@ every output of the catalog (registered metrics and extra models included) and t
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -220,10 +221,14 @@ def make_table(name: str, t: Tables, out_dir: str | os.PathLike | None = None
 
 def show(name: str, t: Tables, out_dir: str | os.PathLike | None = None):
     """Notebook 06: display the caption of output ``name`` (from the catalog), then make it
-    (``draw`` or ``make_table``, saved in ``out_dir``) and return it for display."""
-    from IPython.display import Markdown, display
+    (``draw`` or ``make_table``, saved in ``out_dir``) and return it for display.
+
+    First displays an empty HTML anchor ``<a id="<name>"></a>``, which the executed notebook's
+    HTML keeps: the results page links each output to ``06_figures.html#<name>``."""
+    from IPython.display import HTML, Markdown, display
 
     o = catalog.output(name, t)
+    display(HTML(f'<a id="{html.escape(o.name)}"></a>'))
     display(Markdown(f"**{o.caption}** *(drawn by `vae_core.{o.function}`)*"
                      if o.function else f"**{o.caption}**"))
     if o.kind == "figure":

@@ -16,6 +16,7 @@ so a plugin's model or metric reaches the figures without editing this package. 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,9 @@ class Output:
     function  the ``vae_core`` function that draws it (shown on the results page)
     title     Markdown title of a table
     paper     True for the paper's own figures and tables
+    ref       the paper's label of the output ("Fig 3", "S6 Fig", "Table 1", "S2 Table"; "" for
+              outputs beyond the paper): scorecard rows citing it are shown beside it on the
+              results page (``claim_output``)
     """
 
     name: str
@@ -64,6 +68,38 @@ class Output:
     function: str = ""
     title: str = ""
     paper: bool = False
+    ref: str = ""
+
+
+#: A label of the paper's figures and tables, as captions and scorecard sections cite them:
+#: "Fig 2A", "Fig 9, S8" (a bare "S8" after a figure is a supporting figure), "S6 Fig",
+#: "Table 1", "S2 Table".
+_REF = re.compile(r"\b(?:(Fig|Table)\.?\s*(\d+)(?!\d)|S(\d+)(?!\d)(?:\s*(Fig|Table)\b)?)")
+
+
+def refs(text: str) -> list[str]:
+    """The paper's figure and table labels cited in ``text``, normalised and in order, e.g.
+    "Fig 2A, S2 Table" -> ["Fig 2", "S2 Table"], "Fig 9, S8" -> ["Fig 9", "S8 Fig"],
+    "Fig 2C/D" -> ["Fig 2"]."""
+    out: list[str] = []
+    kind = "Fig"
+    for m in _REF.finditer(str(text)):
+        if m.group(1):
+            kind = m.group(1)
+            ref = f"{kind} {int(m.group(2))}"
+        else:
+            kind = m.group(4) or kind
+            ref = f"S{int(m.group(3))} {kind}"
+        if ref not in out:
+            out.append(ref)
+    return out
+
+
+def _default_ref(caption: str) -> str:
+    """The label a caption starts with ("Fig 3: ..." -> "Fig 3"), else ""."""
+    head = caption.split(":", 1)[0].strip()
+    found = refs(head)
+    return found[0] if len(found) == 1 and _REF.fullmatch(head) else ""
 
 
 _OUTPUTS: dict[str, Output] = {}
@@ -77,18 +113,20 @@ def _add(out: Output) -> Output:
 
 def register_figure(name: str, caption: str, builder: Callable[[Tables], object], *,
                     reads: Sequence[str] = (), section: str = SECTIONS[-1],
-                    function: str = "", paper: bool = False) -> Output:
-    """Register figure ``name`` (re-registering replaces it)."""
+                    function: str = "", paper: bool = False, ref: str | None = None) -> Output:
+    """Register figure ``name`` (re-registering replaces it). ``ref``: the paper's label
+    (``Output.ref``); None takes the label the caption starts with ("Fig 3: ...")."""
     return _add(Output(name, "figure", caption, builder, tuple(reads), section, function,
-                       "", paper))
+                       "", paper, _default_ref(caption) if ref is None else ref))
 
 
 def register_table(name: str, caption: str, builder: Callable[[Tables], pd.DataFrame], *,
                    title: str, reads: Sequence[str] = (), section: str = SECTIONS[-1],
-                   function: str = "", paper: bool = False) -> Output:
-    """Register table ``name`` with its Markdown ``title`` (re-registering replaces it)."""
+                   function: str = "", paper: bool = False, ref: str | None = None) -> Output:
+    """Register table ``name`` with its Markdown ``title`` (re-registering replaces it);
+    ``ref`` as in :func:`register_figure`."""
     return _add(Output(name, "table", caption, builder, tuple(reads), section, function,
-                       title, paper))
+                       title, paper, _default_ref(caption) if ref is None else ref))
 
 
 # --------------------------------------------------------------------------- dynamic outputs
@@ -146,6 +184,28 @@ def output(name: str, t: Tables | None = None) -> Output:
         if o.name == name:
             return o
     raise KeyError(f"unknown output {name!r}; valid names: {[o.name for o in outputs(t)]}")
+
+
+def claim_output(section: str, claim: str = "", outs: Sequence[Output] | None = None
+                 ) -> Output | None:
+    """The output a scorecard row tests, from the row's ``section`` (its figure reference):
+    the first output (in ``outs``, default ``outputs()``) whose ``ref`` is the first label the
+    section cites that any output has ("Fig 2A, S2 Table" -> Fig 2; "Fig 9, S8" -> Fig 9;
+    rows of the paper's Fig N go beside figure N). A row of a registered metric (claim
+    "<label> (<name>) ...") goes beside ``metric_<name>``. None when nothing matches."""
+    outs = outputs() if outs is None else list(outs)
+    by_ref: dict[str, Output] = {}
+    for o in outs:
+        if o.ref:
+            by_ref.setdefault(o.ref, o)
+    for ref in refs(section):
+        if ref in by_ref:
+            return by_ref[ref]
+    names = {o.name: o for o in outs}
+    for m in re.finditer(r"\(([a-z][a-z0-9_]*)\)", str(claim)):
+        if f"metric_{m.group(1)}" in names:
+            return names[f"metric_{m.group(1)}"]
+    return None
 
 
 def caption(name: str, t: Tables | None = None) -> str:
