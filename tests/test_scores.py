@@ -33,7 +33,7 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 
 # 8 configurations, 2 of them failing (lr 0.1 with sgd: fake_fit's divergence)
-SPEC = {"model": ["vanilla", "cat"], "latent_dim": [10], "lr": [1e-1, 1e-3],
+GRID_SPEC = {"model": ["vanilla", "cat"], "latent_dim": [10], "lr": [1e-1, 1e-3],
         "optimizer": ["adam", "sgd"], "repeats": 1}
 
 
@@ -59,12 +59,12 @@ def clean_metrics():
 
 @pytest.fixture
 def fake_store(monkeypatch, tmp_path):
-    """A store of SPEC trained with the fake fit (6 ok, 2 failed), its cohort and records."""
+    """A store of GRID_SPEC trained with the fake fit (6 ok, 2 failed), its cohort and records."""
     monkeypatch.setattr(train, "fit", fake_fit)
     monkeypatch.setattr(train, "encode", fake_encode, raising=False)
     adata = cohort()
     store = tmp_path / "store"
-    records = grid.run(grid.expand(SPEC), adata, store, n_workers=1, progress=False,
+    records = grid.run(grid.expand(GRID_SPEC), adata, store, n_workers=1, progress=False,
                        keep=("z", "mu"))
     assert (records["status"] == "ok").sum() == 6
     return store, adata, records
@@ -289,7 +289,7 @@ def test_run_with_score_after_train_leaves_nothing_to_compute(monkeypatch, tmp_p
     monkeypatch.setattr(train, "encode", fake_encode, raising=False)
     adata = cohort()
     store = tmp_path / "store"
-    records = grid.run(grid.expand(SPEC), adata, store, n_workers=1, progress=False,
+    records = grid.run(grid.expand(GRID_SPEC), adata, store, n_workers=1, progress=False,
                        score={"seed": 0})
     assert len(_cells(store)) == 6 * 2
     runs = grid.score(store, adata, records=records)
@@ -301,9 +301,9 @@ def test_run_with_score_after_train_leaves_nothing_to_compute(monkeypatch, tmp_p
     pd.testing.assert_frame_equal(runs, grid.score(fresh, adata, records=records,
                                                    progress=False))
     with pytest.raises(ValueError, match="unknown scoring parameter.*'sed'"):
-        grid.run(grid.expand(SPEC), adata, store, n_workers=1, score={"sed": 0})
+        grid.run(grid.expand(GRID_SPEC), adata, store, n_workers=1, score={"sed": 0})
     with pytest.raises(ValueError, match="'mu'.*does not store"):
-        grid.run(grid.expand(SPEC), adata, store, n_workers=1, score={"kind": "mu"})
+        grid.run(grid.expand(GRID_SPEC), adata, store, n_workers=1, score={"kind": "mu"})
 
 
 # ----------------------------------------------------------------------------- to_anndata
@@ -371,7 +371,7 @@ def test_local_worker_processes_give_the_in_process_table(monkeypatch, tmp_path,
     monkeypatch.setattr(train, "encode", fake_encode, raising=False)
     _plugin_metric(tmp_path, monkeypatch)
     adata = cohort()
-    spec = {**SPEC, "latent_dim": [10, 20], "repeats": 2}  # 24 ok keys: enough for 2 workers
+    spec = {**GRID_SPEC, "latent_dim": [10, 20], "repeats": 2}  # 24 ok keys: enough for 2 workers
     store = tmp_path / "store"
     grid.run(grid.expand(spec), adata, store, n_workers=1, progress=False)
     copy = tmp_path / "copy"

@@ -23,7 +23,7 @@ from vae_core.grid import store as gstore
 from vae_core.grid.store import DamagedStoreWarning
 
 TINY = {"max_epochs": 2, "min_epochs": 1, "hidden": 16, "batch_size": 32}
-SPEC = {"model": ["vanilla", "beta"], "lr": [1e-3], "optimizer": ["adam", "sgd"], "train": TINY}
+GRID_SPEC = {"model": ["vanilla", "beta"], "lr": [1e-3], "optimizer": ["adam", "sgd"], "train": TINY}
 
 
 def _cohort(n: int = 90, g: int = 20, seed: int = 0) -> anndata.AnnData:
@@ -37,7 +37,7 @@ def _cohort(n: int = 90, g: int = 20, seed: int = 0) -> anndata.AnnData:
 
 
 ADATA = _cohort()
-CONFIGS = grid.expand(SPEC)
+CONFIGS = grid.expand(GRID_SPEC)
 KEYS = [grid.config_key(c) for c in CONFIGS]
 
 
