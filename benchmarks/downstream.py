@@ -15,8 +15,8 @@ targets"):
                                     [--models 8] [--epochs 6] [--sizes 11000,17000]
                                     [--dims-list 10,50,200] [--scales 0,0.15,1]
 
-**Default: the cost of scoring.** All in one process, one thread (OMP/MKL/OpenBLAS/numba
-threads = 1), so CPU seconds are core-seconds:
+**Default: the cost of scoring.** One thread per process (OMP/MKL/OpenBLAS/numba threads = 1),
+so CPU seconds are core-seconds; everything but the Ray workers runs in this process:
 
 1. *Per embedding*: after the one-time warm-up of a scoring process (imports, numba kernels of
    scanpy's kNN graph), the CPU and wall seconds of the ``ari`` cell (exact kNN graph, Leiden
@@ -364,7 +364,8 @@ def project(work: Mapping[str, Mapping[str, Any]], table: Mapping, *, warmup_s: 
     the costliest single embedding. Then
 
     - local, C cores (``executor: local``, ``n_jobs: C``): ``grid.score`` uses C worker
-      processes when ``n_c >= min_keys_per_job x C``, else scores in one process (w = 1);
+      processes, at most one per ``min_keys_per_job`` embeddings: ``w = max(1, min(C, n_c //
+      min_keys_per_job))``;
       ``wall_c = warmup_s + max((core_c + n_c x local_overhead_s) / w, t_max_c)``;
     - Ray, N nodes x ``node_cores`` (S = N x node_cores task slots): ``wall_c = ray["init_s"] +
       ray["warmup_s"] + max((core_c + n_c x (local_overhead_s + ray["overhead_s"])) / S,
@@ -396,8 +397,7 @@ def project(work: Mapping[str, Mapping[str, Any]], table: Mapping, *, warmup_s: 
 
     for cc in cores:
         name = f"{cc} cores"
-        workers[name] = {c: (int(cc) if counts[c] >= min_keys_per_job * int(cc) else 1)
-                         for c in work}
+        workers[name] = {c: max(1, min(int(cc), counts[c] // min_keys_per_job)) for c in work}
         walls[name] = {c: local(c, workers[name][c]) for c in work}
         usable = {c: max(1, min(int(cc), counts[c] // min_keys_per_job)) for c in work}
         best[name] = {"workers": usable, "wall_s": float(sum(local(c, usable[c])

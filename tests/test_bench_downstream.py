@@ -88,10 +88,9 @@ def test_projection_matches_hand_computed_walls():
     assert p["workers"]["2 cores"] == {"tcga": 2, "gtex": 2}
     assert p["walls"]["2 cores"]["tcga"] == pytest.approx(10 + 170 / 2)
     assert p["wall_s"]["2 cores"] == pytest.approx(95 + 120)
-    # 4 cores: 40 keys < 12 x 4, grid.score scores in one process
-    assert p["workers"]["4 cores"] == {"tcga": 1, "gtex": 1}
-    assert p["wall_s"]["4 cores"] == pytest.approx((10 + 170) + (10 + 220))
-    # ... where n_jobs 3 (40 // 12) would use 3 workers
+    # 4 cores: 40 keys, at most one worker per 12 keys: grid.score starts 3 (40 // 12)
+    assert p["workers"]["4 cores"] == {"tcga": 3, "gtex": 3}
+    assert p["wall_s"]["4 cores"] == pytest.approx(10 + 170 / 3 + 10 + 220 / 3)
     assert p["best_local"]["4 cores"]["workers"] == {"tcga": 3, "gtex": 3}
     assert p["best_local"]["4 cores"]["wall_s"] == pytest.approx(10 + 170 / 3 + 10 + 220 / 3)
     # Ray, 2 nodes x 8 cores = 16 slots; per embedding 0.5 + 0.25 s of overhead

@@ -212,16 +212,18 @@ def evaluate_many(
     optionally the posterior means for ``active_units``. With ``n_jobs > 1`` the keys are spread
     over that many worker processes (joblib/loky). Each worker pays scanpy's import and the
     numba compilation of its kNN weighting once, which costs more than scoring a few small
-    embeddings, so below ``MIN_KEYS_PER_JOB * n_jobs`` keys the work runs in this process.
+    embeddings, so at most one worker per ``MIN_KEYS_PER_JOB`` keys is started (fewer than
+    ``2 * MIN_KEYS_PER_JOB`` keys: this process).
     Worker processes load this process's plugins first. ``kwargs`` go to ``evaluate``.
     Loaders must be picklable for processes (e.g. a ``functools.partial`` of a module function).
     """
     keys = list(keys)
     t0 = time.perf_counter()
-    if n_jobs and n_jobs > 1 and len(keys) >= MIN_KEYS_PER_JOB * n_jobs:
+    n_jobs = max(1, min(int(n_jobs or 1), len(keys) // MIN_KEYS_PER_JOB))
+    if n_jobs > 1:
         from joblib import Parallel, delayed
 
-        rows = Parallel(n_jobs=int(n_jobs), backend="loky", batch_size=1)(
+        rows = Parallel(n_jobs=n_jobs, backend="loky", batch_size=1)(
             delayed(_evaluate_key)(k, load, load_mu, obs, kwargs, plugins.loaded())
             for k in keys)
     else:

@@ -628,9 +628,9 @@ def score(
         Rows of the table (``grid.run``'s return, or ``load_records(store)`` when None): a
         store topped up by another spec scores only these keys.
     executor, n_jobs, ray_address
-        ``"local"``: this process, or ``n_jobs`` loky worker processes when there are at least
-        ``downstream.evaluate.MIN_KEYS_PER_JOB * n_jobs`` keys to score (the workers' scanpy
-        import and numba start-up would cost more than a few small embeddings); ``"ray"``: one
+        ``"local"``: loky worker processes, at most ``n_jobs`` and at most one per
+        ``downstream.evaluate.MIN_KEYS_PER_JOB`` keys to score (the workers' scanpy import and
+        numba start-up would cost more than a few small embeddings), else this process; ``"ray"``: one
         task per key (``cpus_per_task`` CPUs, lost workers retried ``max_retries`` times) on
         the cluster at ``ray_address`` or a local Ray with ``n_jobs`` CPUs. Plugins loaded here
         are loaded in every worker and task.
@@ -696,8 +696,10 @@ def score(
     rows: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()
     if todo:
-        jobs = int(n_jobs or 1)
-        pooled = executor == "local" and jobs > 1 and len(todo) >= MIN_KEYS_PER_JOB * jobs
+        # at most one worker per MIN_KEYS_PER_JOB embeddings: a worker's start-up (scanpy
+        # import, numba kernels) costs more than scoring a few small embeddings
+        jobs = max(1, min(int(n_jobs or 1), len(todo) // MIN_KEYS_PER_JOB))
+        pooled = executor == "local" and jobs > 1
         if executor == "ray":
             results = _iter_ray(plan, store, todo, n_jobs=n_jobs, ray_address=ray_address,
                                 cpus_per_task=int(cpus_per_task), max_retries=int(max_retries))
