@@ -272,3 +272,16 @@ def test_example_huber_vae_loss_by_hand(clean_registries):
     bad = downstream.compute_metric("label_silhouette", emb, pd.DataFrame(
         {"label": np.random.default_rng(1).permutation(lab)}))
     assert good["label_silhouette"] > 0.8 and abs(bad["label_silhouette"]) < 0.1
+
+
+def test_status_summary_counts_new_models_and_open_levels():
+    from vae_core.grid.report import status_summary
+
+    df = pd.DataFrame({"model": ["vanilla", "toy", "beta", "toy"], "latent_dim": [10, 64, 10, 64],
+                       "lr": [1e-3, 3e-4, 1e-3, 3e-4], "hidden": [512, 1024, 512, 1024],
+                       "status": ["ok", "failed", "ok", "ok"]})
+    s = status_summary(df).set_index(["axis", "value"])
+    assert list(s.loc["model"].index) == ["vanilla", "beta", "toy"]   # paper order, then others
+    assert s.loc[("model", "toy"), "failed"] == 1 and s.loc[("model", "toy"), "total"] == 2
+    assert s.loc[("latent_dim", 64), "failed_pct"] == 50.0
+    assert s.loc[("lr", 3e-4), "total"] == 2 and s.loc[("hidden", 1024), "ok"] == 1

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .registry import PAPER_MODELS
+
 
 class _ObsKeys(NamedTuple):
     LABEL: str = "label"
@@ -41,7 +43,7 @@ UNS_GROUND_TRUTH = "ground_truth"
 #: order. These are the defaults, not a closed list: ``model`` takes every registered model,
 #: ``latent_dim`` any positive integer and ``lr`` any positive number (``grid.spec``).
 GRID_AXES: dict[str, tuple] = {
-    "model": ("vanilla", "beta", "betatc", "dip", "iwae", "cat"),
+    "model": tuple(PAPER_MODELS),   # the paper's six, from the one list in ``registry``
     "latent_dim": (10, 20, 30, 50, 100, 200),
     "lr": (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6),
     "init": ("normal", "uniform", "xavier_normal", "xavier_uniform", "kaiming_uniform"),

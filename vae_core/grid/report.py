@@ -7,7 +7,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..keys import GRID_AXES, STATUS_FAILED, STATUS_OK
+from .. import registry
+from ..keys import GRID_AXES, OPTIONAL_AXES, STATUS_FAILED, STATUS_OK
 from .store import load_history
 
 
@@ -22,13 +23,19 @@ def status_summary(df: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame with columns axis, value, ok, failed, total, failed_pct; rows in
-    ``keys.GRID_AXES`` order (model first), values in their canonical order.
+    ``keys.GRID_AXES`` order (model first, in registration order), the paper's levels in their
+    canonical order, then any other level that ran (open axes; ``hidden`` when varied).
     """
     rows = []
-    for axis, valid in GRID_AXES.items():
+    for axis, valid in {**GRID_AXES, "model": registry.model_names(), **OPTIONAL_AXES}.items():
         if axis not in df.columns:
             continue
-        for value in valid:
+        present = list(pd.unique(df[axis].dropna()))
+        known = [v for v in valid if any(v == x for x in present)]
+        other = sorted((x for x in present if not any(x == v for v in valid)), key=str)
+        if axis in OPTIONAL_AXES and not other:
+            continue   # an optional axis at its default level says nothing
+        for value in known + other:   # the paper's levels first, then the open axes' others
             sub = df[df[axis] == value]
             if not len(sub):
                 continue
@@ -56,7 +63,9 @@ def plot_curves(store: str | os.PathLike, df: pd.DataFrame, per_model: int = 2):
     """
     import matplotlib.pyplot as plt
 
-    models = [m for m in GRID_AXES["model"] if m in set(df["model"])]
+    ran = set(df["model"])
+    models = [m for m in registry.model_names() if m in ran]
+    models += sorted(ran - set(models))   # a model registered in another process only
     ncol = min(3, max(1, len(models)))
     nrow = max(1, -(-len(models) // ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
