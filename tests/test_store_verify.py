@@ -9,6 +9,7 @@ module; each test damages a copy of that store.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -270,3 +271,27 @@ def test_quarantine_keeps_the_relative_path_numbers_repeats_and_logs(tmp_path):
 def test_verify_of_an_empty_or_missing_store(tmp_path):
     report = grid.verify(tmp_path / "nothing")
     assert (report.n_records, report.n_ok, report.damaged) == (0, 0, [])
+
+
+def test_temp_files_of_dead_writers_are_removed_live_and_foreign_ones_kept(tmp_path):
+    import socket
+    import subprocess
+
+    from vae_core.grid import scores
+
+    host = socket.gethostname().replace(".", "_")
+    dead = subprocess.Popen(["true"])
+    dead.wait()   # a pid that no longer runs
+    live = os.getpid()
+    files = {
+        f"records/ab/.k1.json.{host}.{dead.pid}.x1.tmp": False,
+        f"artifacts/ab/.k1.npz.{host}.{live}.x2.tmp": True,
+        f"records/ab/.k2.json.otherhost.{dead.pid}.x3.tmp": True,
+        f"scores/ab/k1/.ari-0.json.{host}.{dead.pid}.x4.tmp": False,
+    }
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"partial")
+    assert gstore.clean_stale_tmp(tmp_path) == 1        # records/artifacts: the dead writer's
+    assert scores.clean_stale_tmp(tmp_path) == 1       # scores/: the dead writer's
+    assert {rel: (tmp_path / rel).exists() for rel in files} == files

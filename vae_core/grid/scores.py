@@ -37,7 +37,6 @@ import json
 import logging
 import math
 import os
-import socket
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -360,24 +359,7 @@ def _roundtrip(m: _M.Metric, values: Mapping[str, Any]) -> dict[str, Any]:
 def clean_stale_tmp(store: str | os.PathLike) -> int:
     """Remove temporary cell files left by dead writers on this host; return how many."""
     base = Path(store) / SCORES
-    if not base.is_dir():
-        return 0
-    host = socket.gethostname().replace(".", "_")
-    removed = 0
-    for tmp in base.glob("*/*/.*.tmp"):
-        parts = tmp.name.rsplit(".", 4)  # .<name>.<host>.<pid>.<rand>.tmp (store._tmp_name)
-        if len(parts) != 5 or parts[1] != host:
-            continue
-        try:
-            os.kill(int(parts[2]), 0)
-            continue  # writer still alive
-        except ProcessLookupError:
-            pass
-        except (PermissionError, ValueError):
-            continue
-        tmp.unlink(missing_ok=True)
-        removed += 1
-    return removed
+    return _store.remove_dead_tmp(base.glob("*/*/.*.tmp")) if base.is_dir() else 0
 
 
 # --------------------------------------------------------------------------- computing

@@ -143,29 +143,32 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def remove_dead_tmp(paths: Iterable[Path]) -> int:
+    """Remove those temp files (``.<name>.<host>.<pid>.<rand>.tmp``, ``_tmp_name``) whose
+    writer was on this host and is dead; return how many were removed."""
+    host = socket.gethostname().replace(".", "_")
+    removed = 0
+    for tmp in paths:
+        parts = tmp.name.rsplit(".", 4)
+        if len(parts) != 5 or parts[1] != host:
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+            continue  # writer still alive
+        except ProcessLookupError:
+            pass
+        except (PermissionError, ValueError):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def clean_stale_tmp(store: str | os.PathLike) -> int:
     """Remove temp files left by dead writers on this host; return how many were removed."""
     root = Path(store)
-    host = socket.gethostname().replace(".", "_")
-    removed = 0
-    for sub in (RECORDS, ARTIFACTS):
-        base = root / sub
-        if not base.is_dir():
-            continue
-        for tmp in base.glob("*/.*.tmp"):
-            parts = tmp.name.rsplit(".", 4)  # .<name>.<host>.<pid>.<rand>.tmp
-            if len(parts) != 5 or parts[1] != host:
-                continue
-            try:
-                os.kill(int(parts[2]), 0)
-                continue  # writer still alive
-            except ProcessLookupError:
-                pass
-            except (PermissionError, ValueError):
-                continue
-            tmp.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return sum(remove_dead_tmp((root / sub).glob("*/.*.tmp")) for sub in (RECORDS, ARTIFACTS)
+               if (root / sub).is_dir())
 
 
 def _jsonable(value: Any) -> Any:
